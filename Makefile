@@ -1,0 +1,45 @@
+# Dossier — the two commands a new machine needs are `make run` and `make test`.
+SWIFT      ?= swift
+CERTS      ?= certs/dev
+DATA       ?= ./data
+PORT       ?= 7443
+BIN        := .build/debug
+
+.PHONY: all deps build release certs run test check-generated generate clean
+
+all: build
+
+## Installs missing Debian packages (librocksdb-dev, protobuf-c, OpenSSL …).
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+## Development CA, server and sample client certificates (only when absent).
+certs: $(CERTS)/ca.pem
+$(CERTS)/ca.pem:
+	@bash certs/make-dev-certs.sh $(CERTS)
+
+## Builds, makes dev certificates if absent, and starts dossierd on 127.0.0.1:$(PORT) with its data in $(DATA).
+run: build certs
+	$(BIN)/dossierd --host 127.0.0.1 --port $(PORT) --data-dir $(DATA) \
+	  --cert $(CERTS)/server.pem --key $(CERTS)/server.key --client-ca $(CERTS)/ca.pem
+
+## Fails fast when proto/ changed and the generated code did not, then runs every test.
+test: deps check-generated
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+check-generated:
+	@bash scripts/check-generated.sh
+
+## Regenerates Swift (messages, stubs, method tables) and C code from proto/.
+generate: deps
+	@bash scripts/generate.sh
+
+clean:
+	rm -rf .build

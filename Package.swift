@@ -1,0 +1,142 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layers (see docs/ARCHITECTURE.md); dependencies point inward:
+// dossierd ─► DossierServer ─► DossierTransport ─► DossierWire ─► DossierProto
+//                  ├─► DossierCore (pure domain)
+//                  └─► DossierStore ─► RocksDB ─► CRocksDB (system librocksdb)
+// dossier (CLI) ─► DossierClient ─► DossierTransport, DossierWire, DossierProto
+let package = Package(
+    name: "Dossier",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "dossierd", targets: ["dossierd"]),
+        .executable(name: "dossier", targets: ["dossier"]),
+        .library(name: "DossierClient", targets: ["DossierClient"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", exact: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.0"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.0"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
+    ],
+    targets: [
+        // Storage: the system RocksDB and its Swift wrapper.
+        .systemLibrary(
+            name: "CRocksDB",
+            pkgConfig: "rocksdb",
+            providers: [.apt(["librocksdb-dev"])]
+        ),
+        .target(name: "RocksDB", dependencies: ["CRocksDB"]),
+
+        // The domain: plain Swift, no NIO, protobuf or RocksDB.
+        .target(name: "DossierCore"),
+
+        // The API contract: generated from proto/ (see `make generate`).
+        .target(
+            name: "DossierProto",
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["Generated/GENERATED.sha256"]
+        ),
+
+        // ttrpc framing and per-connection state machines (no sockets).
+        .target(
+            name: "DossierWire",
+            dependencies: [
+                "DossierProto",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+
+        // Records, documents, grants and the access log on RocksDB.
+        .target(
+            name: "DossierStore",
+            dependencies: [
+                "DossierCore", "RocksDB",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            exclude: ["Generated/GENERATED.sha256"]
+        ),
+
+        // Sockets, TLS and certificates.
+        .target(
+            name: "DossierTransport",
+            dependencies: [
+                "DossierWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+            ]
+        ),
+
+        // RPC handlers: proto <-> domain, authorization, the access log.
+        .target(
+            name: "DossierServer",
+            dependencies: [
+                "DossierCore", "DossierStore", "DossierTransport", "DossierWire", "DossierProto",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        .target(
+            name: "DossierClient",
+            dependencies: [
+                "DossierTransport", "DossierWire", "DossierProto",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+
+        .executableTarget(
+            name: "dossierd",
+            dependencies: [
+                "DossierServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "dossier",
+            dependencies: [
+                "DossierClient",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // Test support: an in-process PKI and a running server on port 0.
+        .target(
+            name: "DossierTestSupport",
+            dependencies: [
+                "DossierServer", "DossierClient", "DossierStore", "DossierCore",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/DossierTestSupport"
+        ),
+        .testTarget(name: "RocksDBTests", dependencies: ["RocksDB"]),
+        .testTarget(name: "DossierCoreTests", dependencies: ["DossierCore"]),
+        .testTarget(name: "DossierWireTests", dependencies: ["DossierWire"]),
+        .testTarget(name: "DossierStoreTests", dependencies: ["DossierStore"]),
+        .testTarget(
+            name: "DossierServerTests",
+            dependencies: ["DossierServer", "DossierClient", "DossierTestSupport"]
+        ),
+    ]
+)

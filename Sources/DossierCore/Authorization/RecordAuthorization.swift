@@ -1,0 +1,79 @@
+import Foundation
+
+/// Lifecycle operations on a record.
+public enum RecordOperation: String, Sendable, Hashable, CaseIterable {
+    case open, openBulk, activate, read, close, reopen, requestDeletion
+}
+
+/// The outcome of an authorization decision.
+public enum AccessDecision: Sendable, Hashable {
+    case allowed(AccessBasis)
+    /// `reason` is a short, fixed English text for the access log; never health data.
+    case denied(reason: String)
+
+    public var isAllowed: Bool {
+        if case .allowed = self { return true }
+        return false
+    }
+}
+
+/// Who the caller is to one record, before any operation is considered.
+public enum RecordRelation: Sendable, Hashable {
+    case patient
+    case delegate
+    case referringPhysician
+    case `operator`
+    case none
+
+    /// Derives the relation from the caller, the record (nil when it does not exist) and the
+    /// patient's delegates.
+    public static func of(
+        _ caller: Principal, to patient: PatientID, record: Record?, delegates: Set<String>
+    ) -> RecordRelation {
+        switch caller.kind {
+        case .patient:
+            if caller.isPatient(patient) { return .patient }
+            return delegates.contains(caller.id) ? .delegate : .none
+        case .operator:
+            return .operator
+        case .professional:
+            if let record, record.enrollment.referringPhysicianID == caller.id { return .referringPhysician }
+            return .none
+        case .organisation:
+            return .none
+        }
+    }
+}
+
+/// The rules for lifecycle operations, as a pure function (table-tested).
+///
+/// - Operators open records (one or in bulk), read their lifecycle state, and close or reopen
+///   them on the patient's request.
+/// - The patient and their delegate activate, read, close, reopen and ask for deletion.
+/// - The referring physician reads the lifecycle state while the record is active; other
+///   professional access (grants, presence codes, emergency) comes with the care-record rules.
+public enum RecordAuthorization {
+    public static func decide(
+        _ operation: RecordOperation, relation: RecordRelation, state: RecordState?
+    ) -> AccessDecision {
+        switch (operation, relation) {
+        case (.open, .operator), (.openBulk, .operator):
+            return .allowed(.operator)
+        case (.read, .operator), (.close, .operator), (.reopen, .operator):
+            return .allowed(.operator)
+        case (.activate, .patient), (.read, .patient), (.close, .patient), (.reopen, .patient),
+            (.requestDeletion, .patient):
+            return .allowed(.patient)
+        case (.activate, .delegate), (.read, .delegate), (.close, .delegate), (.reopen, .delegate),
+            (.requestDeletion, .delegate):
+            return .allowed(.delegate)
+        case (.read, .referringPhysician):
+            return state == .active
+                ? .allowed(.referringPhysician) : .denied(reason: "record is not active")
+        case (_, .none):
+            return .denied(reason: "no relationship with the record")
+        default:
+            return .denied(reason: "operation not allowed for this caller")
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+
+/// One record's state as a transaction sees it, and the changes it stages.
+public struct RecordTransaction: Sendable {
+    public let patientID: PatientID
+    /// The record as stored when the transaction began (nil: no record).
+    public let current: Record?
+    /// Principal ids of the delegates the patient named.
+    public let delegates: Set<String>
+    /// The record to store when the transaction commits (nil: unchanged).
+    public var updated: Record?
+    /// Entries to append to this record's access log, in order.
+    public var logEntries: [AccessLogEntry] = []
+
+    public init(patientID: PatientID, current: Record?, delegates: Set<String>) {
+        self.patientID = patientID
+        self.current = current
+        self.delegates = delegates
+    }
+
+    /// Appends to the log. Entries of a record that does not exist (and is not being created)
+    /// are dropped: there is no log to hold them.
+    public mutating func log(_ entry: AccessLogEntry) {
+        logEntries.append(entry)
+    }
+}
+
+/// Storage of records and their access logs, as the domain needs it.
+public protocol RecordRepository: Sendable {
+    /// Runs `body` with exclusive access to the records of `patients` (each listed once), then
+    /// commits every staged change atomically and durably before returning `body`'s result.
+    /// `body` runs off any event loop and must not block on anything but computation.
+    func transact<T: Sendable>(
+        _ patients: [PatientID],
+        _ body: @escaping @Sendable (inout [RecordTransaction]) throws -> T
+    ) async throws -> T
+}
+
+extension RecordRepository {
+    /// `transact` for one record.
+    public func transact<T: Sendable>(
+        _ patient: PatientID,
+        _ body: @escaping @Sendable (inout RecordTransaction) throws -> T
+    ) async throws -> T {
+        try await transact([patient]) { transactions in
+            try body(&transactions[0])
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import DossierCore
+import DossierProto
+import DossierStore
+import DossierTransport
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// The Dossier server: storage, use cases, handlers and the ttrpc transport, as one
+/// `Service`. Shutdown (SIGTERM/SIGINT through the ServiceGroup): stop accepting, drain
+/// in-flight calls, close RocksDB last.
+public final class DossierServer: Service {
+    public static let version = "0.1.0"
+
+    public let configuration: ServerConfiguration
+    public let servingState = ServingState()
+    private let logger: Logger
+    private let store: DossierStore
+    private let group: MultiThreadedEventLoopGroup
+    private let transport: TTRPCServer<Dispatcher>
+    private let isStarted = NIOLockedValueBox(false)
+
+    /// Opens storage and builds the TLS context: a bad configuration fails here, with a
+    /// message that says what is wrong.
+    public init(configuration: ServerConfiguration, logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }) throws {
+        self.configuration = configuration
+        self.logger = logger
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.eventLoopThreads))
+        let store: DossierStore
+        do {
+            store = try DossierStore(configuration: configuration.store)
+        } catch {
+            try? group.syncShutdownGracefully()
+            throw ServerStartupError("cannot open the data directory \(configuration.store.path): \(error)")
+        }
+        let records = RecordService(repository: store, policy: configuration.policy, clock: clock)
+        let methods =
+            RecordsHandler(records: records).serverMethods
+            + HealthHandler(state: servingState, version: Self.version).serverMethods
+        let dispatcher = Dispatcher(methods: methods, logger: logger)
+        do {
+            transport = try TTRPCServer(configuration: configuration.transport, service: dispatcher, group: group)
+        } catch {
+            store.close()
+            try? group.syncShutdownGracefully()
+            throw ServerStartupError("\(error)")
+        }
+        self.store = store
+        self.group = group
+    }
+
+    /// Binds the socket; returns the bound address. `run()` calls it; tests may call it first.
+    public func start() async throws -> SocketAddress {
+        let address = try await transport.start()
+        servingState.markServing()
+        logger.info("listening", metadata: ["address": "\(address)"])
+        isStarted.withLockedValue { $0 = true }
+        return address
+    }
+
+    /// Serves until graceful shutdown is requested, then drains and closes.
+    public func run() async throws {
+        if !isStarted.withLockedValue({ $0 }) {
+            _ = try await start()
+        }
+        try? await gracefulShutdown()
+        await shutdown()
+    }
+
+    /// Drains calls and closes everything; idempotent enough for tests.
+    public func shutdown() async {
+        servingState.markNotServing("draining")
+        logger.info("shutting down: draining calls")
+        await transport.shutdown()
+        store.close()
+        try? await group.shutdownGracefully()
+        logger.info("stopped")
+    }
+}
+
+/// Start-up failed; the message says why (never contains health data).
+public struct ServerStartupError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

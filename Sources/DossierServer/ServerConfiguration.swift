@@ -1,0 +1,24 @@
+import DossierCore
+import DossierStore
+import DossierTransport
+
+/// Everything `dossierd` needs, one value per layer, with defaults.
+public struct ServerConfiguration: Sendable {
+    public var transport: ServerTransportConfiguration
+    public var store: StoreConfiguration
+    public var policy: RecordPolicy
+    /// Event-loop threads (default: one per core).
+    public var eventLoopThreads: Int
+
+    public init(
+        transport: ServerTransportConfiguration, store: StoreConfiguration, policy: RecordPolicy = .init(),
+        eventLoopThreads: Int = System.coreCount
+    ) {
+        self.transport = transport
+        self.store = store
+        self.policy = policy
+        self.eventLoopThreads = eventLoopThreads
+    }
+}
+
+import NIOCore

@@ -1,0 +1,84 @@
+import Foundation
+
+/// A fixed pool of threads for blocking storage work, so that no event loop and no Swift
+/// concurrency thread ever waits on RocksDB or an fsync.
+///
+/// Many threads on purpose: durable writes block in fsync, and RocksDB groups the writes of
+/// concurrent threads into one WAL sync (group commit), so durable throughput grows with the
+/// number of writers waiting together.
+final class BlockingExecutor: @unchecked Sendable {
+    // @unchecked: `jobs`, `head` and `isShutDown` are only touched with `condition` locked.
+    private let condition = NSCondition()
+    private var jobs: [() -> Void] = []
+    private var head = 0
+    private var isShutDown = false
+    private let finished = DispatchGroup()
+
+    init(threads: Int, name: String) {
+        for index in 0..<max(1, threads) {
+            finished.enter()
+            let thread = Thread { [self] in
+                workLoop()
+                finished.leave()
+            }
+            thread.name = "\(name)-\(index)"
+            thread.start()
+        }
+    }
+
+    /// Runs `body` on a pool thread and returns its result.
+    func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let accepted = enqueue {
+                continuation.resume(with: Result { try body() })
+            }
+            if !accepted {
+                continuation.resume(throwing: StoreClosedError())
+            }
+        }
+    }
+
+    /// Finishes the queued jobs, then stops the threads. Idempotent.
+    func shutdown() {
+        condition.lock()
+        isShutDown = true
+        condition.broadcast()
+        condition.unlock()
+        finished.wait()
+    }
+
+    private func enqueue(_ job: @escaping () -> Void) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !isShutDown else { return false }
+        jobs.append(job)
+        condition.signal()
+        return true
+    }
+
+    private func workLoop() {
+        while true {
+            condition.lock()
+            while head == jobs.count && !isShutDown {
+                condition.wait()
+            }
+            guard head < jobs.count else {
+                condition.unlock()
+                return
+            }
+            let job = jobs[head]
+            head += 1
+            if head == jobs.count {
+                jobs.removeAll(keepingCapacity: true)
+                head = 0
+            }
+            condition.unlock()
+            job()
+        }
+    }
+}
+
+/// Work submitted after the store was closed.
+struct StoreClosedError: Error, CustomStringConvertible {
+    var description: String { "the store is closed" }
+}

@@ -1,0 +1,126 @@
+public import DossierCore
+import Foundation
+import RocksDB
+
+/// Settings of the embedded store.
+public struct StoreConfiguration: Sendable {
+    /// Directory of the RocksDB database (created if missing).
+    public var path: String
+    /// Threads for blocking storage work (see `BlockingExecutor` for why there are many).
+    public var threads: Int
+    /// Shared block cache.
+    public var blockCacheBytes: Int
+
+    public init(path: String, threads: Int = 32, blockCacheBytes: Int = 256 << 20) {
+        self.path = path
+        self.threads = threads
+        self.blockCacheBytes = blockCacheBytes
+    }
+}
+
+/// Records, their access logs and (later) documents and grants, on RocksDB.
+///
+/// Every commit is one WriteBatch written with a synced WAL: when a call returns, what it
+/// wrote survives a crash. Concurrent commits share fsyncs through RocksDB's write groups.
+public final class DossierStore: Sendable {
+    let database: Database
+    let families: Families
+    private let executor: BlockingExecutor
+    private let locks = StripedLocks()
+
+    struct Families: @unchecked Sendable {
+        // @unchecked: column-family handles are immutable and thread-safe in RocksDB.
+        let records: ColumnFamily
+        let grants: ColumnFamily
+        let accessLog: ColumnFamily
+    }
+
+    /// Opens (or creates) the store. Fails fast with a clear message on an unusable directory.
+    public init(configuration: StoreConfiguration) throws {
+        var options = DatabaseOptions()
+        options.blockCacheBytes = configuration.blockCacheBytes
+        for name in Keys.Family.all {
+            options.columnFamilies[name] = ColumnFamilyOptions()
+        }
+        database = try Database.open(path: configuration.path, options: options)
+        families = Families(
+            records: database.family(Keys.Family.records)!,
+            grants: database.family(Keys.Family.grants)!,
+            accessLog: database.family(Keys.Family.accessLog)!)
+        executor = BlockingExecutor(threads: configuration.threads, name: "dossier-store")
+    }
+
+    /// Waits for queued work, then closes RocksDB. Call once, after the server drained.
+    public func close() {
+        executor.shutdown()
+        database.close()
+    }
+
+    /// Runs blocking storage work off the caller's thread.
+    func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await executor.run(body)
+    }
+}
+
+extension DossierStore: RecordRepository {
+    public func transact<T: Sendable>(
+        _ patients: [PatientID],
+        _ body: @escaping @Sendable (inout [RecordTransaction]) throws -> T
+    ) async throws -> T {
+        try await run { [self] in
+            try locks.withLocks(for: patients.map(\.rawValue)) {
+                var transactions = try patients.map { patient in
+                    RecordTransaction(
+                        patientID: patient, current: try loadRecord(patient), delegates: try loadDelegates(patient))
+                }
+                let result = try body(&transactions)
+                let batch = WriteBatch()
+                for transaction in transactions {
+                    try stage(transaction, in: batch)
+                }
+                if !batch.isEmpty {
+                    try database.write(batch, sync: true)
+                }
+                return result
+            }
+        }
+    }
+
+    private func stage(_ transaction: RecordTransaction, in batch: WriteBatch) throws {
+        let patient = transaction.patientID
+        if let updated = transaction.updated {
+            batch.put(Keys.record(patient), try RecordCodec.encode(updated), in: families.records)
+        }
+        // A log belongs to a record: attempts on a record that does not exist have nowhere to go.
+        guard !transaction.logEntries.isEmpty, transaction.updated != nil || transaction.current != nil else {
+            return
+        }
+        var head = try logHead(patient)
+        for entry in transaction.logEntries {
+            head += 1
+            batch.put(Keys.logEntry(patient, sequence: head), try RecordCodec.encode(entry, sequence: head), in: families.accessLog)
+        }
+        batch.put(Keys.logHead(patient), Keys.encode(head), in: families.accessLog)
+    }
+
+    func loadRecord(_ patient: PatientID) throws -> Record? {
+        guard let bytes = try database.get(Keys.record(patient), in: families.records) else { return nil }
+        return try RecordCodec.decodeRecord(bytes)
+    }
+
+    private func loadDelegates(_ patient: PatientID) throws -> Set<String> {
+        let prefix = Keys.delegatePrefix(patient)
+        var delegates: Set<String> = []
+        try database.scan(prefix: prefix, in: families.grants) { key, _ in
+            delegates.insert(String(decoding: key.dropFirst(prefix.count), as: UTF8.self))
+            return true
+        }
+        return delegates
+    }
+
+    private func logHead(_ patient: PatientID) throws -> UInt64 {
+        guard let bytes = try database.get(Keys.logHead(patient), in: families.accessLog) else { return 0 }
+        guard let head = Keys.decodeUInt64(bytes) else { throw CorruptValueError(family: Keys.Family.accessLog) }
+        return head
+    }
+}

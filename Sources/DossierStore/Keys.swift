@@ -1,0 +1,59 @@
+import DossierCore
+
+/// The key layout of every column family (docs/DATA-MODEL.md is the reference).
+///
+/// Patient ids never contain the bytes 0x00 or 0x01 (see `PatientID`), so
+/// `patient ‖ 0x00 ‖ …` keys of one record form a contiguous range that no other record's
+/// keys can enter, and per-record scans are prefix scans.
+enum Keys {
+    enum Family {
+        static let records = "records"
+        static let documents = "documents"
+        static let contents = "contents"
+        static let grants = "grants"
+        static let accessLog = "access_log"
+        static let meta = "meta"
+        static let all = [records, documents, contents, grants, accessLog, meta]
+    }
+
+    /// `records`: patient id → StoredRecord.
+    static func record(_ patient: PatientID) -> [UInt8] {
+        Array(patient.rawValue.utf8)
+    }
+
+    /// `access_log`: patient ‖ 0x00 ‖ sequence (u64 big-endian) → StoredLogEntry.
+    static func logEntry(_ patient: PatientID, sequence: UInt64) -> [UInt8] {
+        var key = Array(patient.rawValue.utf8)
+        key.append(0x00)
+        withUnsafeBytes(of: sequence.bigEndian) { key.append(contentsOf: $0) }
+        return key
+    }
+
+    /// `access_log`: patient ‖ 0x00 — the prefix of all of one record's entries.
+    static func logPrefix(_ patient: PatientID) -> [UInt8] {
+        Array(patient.rawValue.utf8) + [0x00]
+    }
+
+    /// `access_log`: patient ‖ 0x01 → the last sequence number (u64 big-endian).
+    static func logHead(_ patient: PatientID) -> [UInt8] {
+        Array(patient.rawValue.utf8) + [0x01]
+    }
+
+    /// `grants`: patient ‖ 0x00 ‖ "D" ‖ delegate id → empty: the patient's delegates.
+    static func delegatePrefix(_ patient: PatientID) -> [UInt8] {
+        Array(patient.rawValue.utf8) + [0x00, UInt8(ascii: "D")]
+    }
+
+    static func delegate(_ patient: PatientID, delegateID: String) -> [UInt8] {
+        delegatePrefix(patient) + Array(delegateID.utf8)
+    }
+
+    static func encode(_ value: UInt64) -> [UInt8] {
+        withUnsafeBytes(of: value.bigEndian) { Array($0) }
+    }
+
+    static func decodeUInt64(_ bytes: [UInt8]) -> UInt64? {
+        guard bytes.count == 8 else { return nil }
+        return bytes.reduce(0) { ($0 << 8) | UInt64($1) }
+    }
+}

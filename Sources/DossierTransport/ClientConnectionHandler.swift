@@ -1,0 +1,92 @@
+import DossierProto
+import DossierWire
+import NIOCore
+
+/// Writes requests with fresh stream ids and completes each call's promise with the response
+/// of the same stream id, in whatever order responses come.
+final class ClientConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = TTRPCFrameEvent
+    typealias OutboundIn = Any
+    typealias OutboundOut = ByteBuffer
+
+    struct Call {
+        let request: Ttrpc_Request
+        let promise: EventLoopPromise<Ttrpc_Response>
+    }
+    struct Raw {
+        let bytes: [UInt8]
+    }
+    struct Expect {
+        let streamID: UInt32
+        let promise: EventLoopPromise<Ttrpc_Response>
+    }
+
+    private let calls: ClientCalls
+    private var pending: [UInt32: EventLoopPromise<Ttrpc_Response>] = [:]
+
+    init(calls: ClientCalls) {
+        self.calls = calls
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let value = unwrapOutboundIn(data)
+        if let raw = value as? Raw {
+            context.write(wrapOutboundOut(context.channel.allocator.buffer(bytes: raw.bytes)), promise: promise)
+            return
+        }
+        guard let call = value as? Call else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
+        let streamID = calls.allocate()
+        var buffer = context.channel.allocator.buffer(capacity: call.request.payload.count + 64)
+        do {
+            try buffer.writeTTRPCFrame(streamID: streamID, type: .request, message: call.request)
+        } catch {
+            call.promise.fail(error)
+            promise?.fail(error)
+            return
+        }
+        pending[streamID] = call.promise
+        context.write(wrapOutboundOut(buffer), promise: promise)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard case .frame(let header, let payload) = unwrapInboundIn(data),
+            header.type == .response,
+            let promise = pending.removeValue(forKey: header.streamID)
+        else { return }
+        do {
+            promise.succeed(try Ttrpc_Response(serializedBytes: Array(payload.readableBytesView)))
+        } catch {
+            promise.fail(ConnectionError("undecodable response: \(error)"))
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let expect = event as? Expect {
+            pending[expect.streamID] = expect.promise
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        failAll(ConnectionError("connection failed: \(error)"))
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        failAll(ConnectionError("connection closed"))
+        context.fireChannelInactive()
+    }
+
+    private func failAll(_ error: ConnectionError) {
+        let promises = pending.values
+        pending.removeAll()
+        for promise in promises { promise.fail(error) }
+    }
+}
+
+@available(*, unavailable)
+extension ClientConnectionHandler: Sendable {}

@@ -1,0 +1,165 @@
+import DossierProto
+import DossierWire
+import NIOCore
+import NIOSSL
+import NIOTLS
+import X509
+
+/// Sent down a connection's pipeline when the server begins shutting down.
+struct DrainEvent: Sendable {}
+
+/// Runs one ttrpc connection: feeds frames to the state machine and executes its actions.
+/// Calls run as tasks and complete on the event loop in any order; reading stops while the
+/// connection has its maximum of calls in flight.
+final class ServerConnectionHandler<Service: TTRPCService>: ChannelDuplexHandler {
+    typealias InboundIn = TTRPCFrameEvent
+    typealias OutboundIn = Never
+    typealias OutboundOut = ByteBuffer
+
+    private var machine: ServerConnectionStateMachine
+    private let service: Service
+    private var connection: Service.ConnectionContext?
+    private var pendingRead = false
+    private var deadlines: [UInt32: Scheduled<Void>] = [:]
+    private var tasks: [UInt32: Task<Void, Never>] = [:]
+    private var context: ChannelHandlerContext?
+
+    init(service: Service, limits: TransportLimits) {
+        self.service = service
+        self.machine = ServerConnectionStateMachine(
+            maxInFlight: limits.maxInFlightPerConnection, maxPayloadLength: limits.maxPayloadLength)
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        for task in tasks.values { task.cancel() }
+        for deadline in deadlines.values { deadline.cancel() }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        switch event {
+        case let tls as TLSUserEvent:
+            if case .handshakeCompleted = tls {
+                connection = service.connectionEstablished(peerCertificate: peerCertificate(context))
+            }
+        case is DrainEvent:
+            machine.beginDraining()
+            closeIfDrained(context)
+        case let idle as IdleStateHandler.IdleStateEvent where idle == .read:
+            if machine.inFlightCount == 0 { context.close(promise: nil) }
+        default:
+            break
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let event = unwrapInboundIn(data)
+        switch machine.received(event) {
+        case .none:
+            break
+        case .reply(let streamID, let code, let message):
+            write(Ttrpc_Response(code: code, message: message), streamID: streamID, context: context)
+        case .dispatch(let streamID, let request):
+            dispatch(request, streamID: streamID, context: context)
+        }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if machine.canRead {
+            context.read()
+        } else {
+            pendingRead = true
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // TLS failures, resets: nothing to answer; the connection ends.
+        context.close(promise: nil)
+    }
+
+    // MARK: - Calls
+
+    private func dispatch(_ request: Ttrpc_Request, streamID: UInt32, context: ChannelHandlerContext) {
+        guard let connection else {
+            // Cannot happen after a completed handshake; answer rather than trust it.
+            write(Ttrpc_Response(code: .unauthenticated, message: "no verified client certificate"), streamID: streamID, context: context)
+            _ = machine.callCompleted(streamID: streamID)
+            return
+        }
+        let loop = context.eventLoop
+        let handler = NIOLoopBound(self, eventLoop: loop)
+        if request.timeoutNano > 0 {
+            deadlines[streamID] = loop.scheduleTask(in: .nanoseconds(request.timeoutNano)) {
+                handler.value.deadlinePassed(streamID: streamID)
+            }
+        }
+        let service = self.service
+        tasks[streamID] = Task {
+            let response = await service.handle(request, connection: connection)
+            loop.execute {
+                handler.value.callCompleted(streamID: streamID, response: response)
+            }
+        }
+    }
+
+    private func callCompleted(streamID: UInt32, response: Ttrpc_Response) {
+        tasks[streamID] = nil
+        deadlines.removeValue(forKey: streamID)?.cancel()
+        guard let context else { return }
+        if machine.callCompleted(streamID: streamID) {
+            write(response, streamID: streamID, context: context)
+        }
+        resumeReadingIfPossible(context)
+        closeIfDrained(context)
+    }
+
+    private func deadlinePassed(streamID: UInt32) {
+        deadlines[streamID] = nil
+        guard let context, machine.deadlineExceeded(streamID: streamID) else { return }
+        tasks.removeValue(forKey: streamID)?.cancel()
+        write(Ttrpc_Response(code: .deadlineExceeded, message: "deadline exceeded"), streamID: streamID, context: context)
+        resumeReadingIfPossible(context)
+        closeIfDrained(context)
+    }
+
+    private func resumeReadingIfPossible(_ context: ChannelHandlerContext) {
+        if pendingRead && machine.canRead {
+            pendingRead = false
+            context.read()
+        }
+    }
+
+    private func closeIfDrained(_ context: ChannelHandlerContext) {
+        if machine.isDraining && machine.inFlightCount == 0 {
+            context.close(promise: nil)
+        }
+    }
+
+    private func write(_ response: Ttrpc_Response, streamID: UInt32, context: ChannelHandlerContext) {
+        var buffer = context.channel.allocator.buffer(capacity: TTRPCFrameHeader.size + response.payload.count + 64)
+        do {
+            try buffer.writeTTRPCFrame(streamID: streamID, type: .response, message: response)
+        } catch {
+            buffer.clear()
+            _ = try? buffer.writeTTRPCFrame(
+                streamID: streamID, type: .response,
+                message: Ttrpc_Response(code: .internal, message: "internal error"))
+        }
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    private func peerCertificate(_ context: ChannelHandlerContext) -> Certificate? {
+        guard let certificate = try? context.pipeline.syncOperations.nioSSL_peerCertificate(),
+            let der = try? certificate.toDERBytes()
+        else { return nil }
+        return try? Certificate(derEncoded: der)
+    }
+}
+
+@available(*, unavailable)
+extension ServerConnectionHandler: Sendable {}

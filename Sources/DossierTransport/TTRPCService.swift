@@ -1,0 +1,24 @@
+public import DossierProto
+public import DossierWire
+public import X509
+
+/// What the transport calls: the server's dispatcher, with a per-connection context computed
+/// once from the peer's certificate after the handshake.
+public protocol TTRPCService: Sendable {
+    associatedtype ConnectionContext: Sendable
+
+    /// Called once per connection, after the TLS handshake, with the verified peer certificate.
+    func connectionEstablished(peerCertificate: Certificate?) -> ConnectionContext
+
+    /// Runs one call and returns its complete response (errors included as a status).
+    func handle(_ request: Ttrpc_Request, connection: ConnectionContext) async -> Ttrpc_Response
+}
+
+extension Ttrpc_Response {
+    /// A response carrying only a status.
+    public init(code: StatusCode, message: String) {
+        self.init()
+        status.code = code.rawValue
+        status.message = message
+    }
+}

@@ -1,0 +1,76 @@
+import ArgumentParser
+import DossierCore
+import DossierServer
+import DossierStore
+import DossierTransport
+import Foundation
+import Logging
+import ServiceLifecycle
+
+@main
+struct Dossierd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dossierd",
+        abstract: "The Dossier shared-care-record server (ttrpc over mutual TLS, embedded RocksDB).",
+        discussion: "Every option can also be set in the environment as DOSSIERD_<OPTION> (e.g. DOSSIERD_PORT); flags win.")
+
+    @Option(help: "Address to listen on.") var host: String = env("HOST") ?? "127.0.0.1"
+    @Option(help: "TCP port (0 picks a free one).") var port: Int = env("PORT").flatMap(Int.init) ?? 7443
+    @Option(help: "RocksDB data directory (created if missing).") var dataDir: String = env("DATA_DIR") ?? "./data"
+    @Option(help: "Server certificate chain, PEM.") var cert: String = env("CERT") ?? "certs/dev/server.pem"
+    @Option(help: "Server private key, PEM.") var key: String = env("KEY") ?? "certs/dev/server.key"
+    @Option(help: "CA bundle that client certificates must chain to, PEM.") var clientCA: String = env("CLIENT_CA") ?? "certs/dev/ca.pem"
+    @Flag(help: "Also accept TLS 1.2 (default: TLS 1.3 only).") var allowTLS12 = env("ALLOW_TLS12") == "true"
+    @Option(help: "Objection period of records opened in bulk, in days.") var objectionPeriodDays: Double = env("OBJECTION_PERIOD_DAYS").flatMap(Double.init) ?? 30
+    @Option(help: "Retention of closed records before purge, in days.") var retentionDays: Double = env("RETENTION_DAYS").flatMap(Double.init) ?? 3652
+    @Option(help: "Calls in flight per connection before reading pauses.") var maxInFlight: Int = env("MAX_IN_FLIGHT").flatMap(Int.init) ?? 128
+    @Option(help: "Maximum open connections.") var maxConnections: Int = env("MAX_CONNECTIONS").flatMap(Int.init) ?? 4096
+    @Option(help: "Storage threads (blocking RocksDB work; more = more group commit).") var storageThreads: Int = env("STORAGE_THREADS").flatMap(Int.init) ?? 32
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = env("LOG_LEVEL") ?? "info"
+
+    func run() async throws {
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ValidationError("unknown log level \(logLevel)")
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "dossierd")
+        var limits = TransportLimits()
+        limits.maxInFlightPerConnection = maxInFlight
+        limits.maxConnections = maxConnections
+        let configuration = ServerConfiguration(
+            transport: ServerTransportConfiguration(
+                host: host, port: port,
+                tls: TLSFiles(certificateChain: cert, privateKey: key, trustRoots: clientCA),
+                allowTLS12: allowTLS12, limits: limits),
+            store: StoreConfiguration(path: dataDir, threads: storageThreads),
+            policy: RecordPolicy(objectionPeriod: objectionPeriodDays * 86_400, retentionPeriod: retentionDays * 86_400))
+        let server: DossierServer
+        do {
+            server = try DossierServer(configuration: configuration, logger: logger)
+        } catch {
+            logger.critical("cannot start: \(error)")
+            throw ExitCode(2)
+        }
+        do {
+            _ = try await server.start()
+        } catch {
+            logger.critical("cannot start: \(error)")
+            await server.shutdown()
+            throw ExitCode(2)
+        }
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: server)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+    }
+}
+
+private func env(_ name: String) -> String? {
+    ProcessInfo.processInfo.environment["DOSSIERD_" + name]
+}

@@ -1,0 +1,97 @@
+import Crypto
+import DossierTransport
+import Foundation
+import SwiftASN1
+import X509
+
+/// An in-process PKI for tests: a CA, a server certificate for 127.0.0.1/localhost, and client
+/// certificates following (or breaking) the Dossier profile, written as PEM files into a
+/// temporary directory.
+public final class TestPKI: Sendable {
+    public let directory: URL
+    private let caKey: P256.Signing.PrivateKey
+    private let caCertificate: Certificate
+    private let caName: DistinguishedName
+
+    public init(name: String = "Test CA") throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("dossier-pki-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        caKey = P256.Signing.PrivateKey()
+        caName = try DistinguishedName { CommonName(name) }
+        let now = Date()
+        caCertificate = try Certificate(
+            version: .v3, serialNumber: .init(), publicKey: .init(caKey.publicKey),
+            notValidBefore: now - 3600, notValidAfter: now + 86_400 * 365, issuer: caName, subject: caName,
+            signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
+                Critical(KeyUsage(keyCertSign: true, cRLSign: true))
+            },
+            issuerPrivateKey: .init(caKey))
+        try write(caCertificate.serializeAsPEM().pemString, to: "ca.pem")
+    }
+
+    public var caPath: String { path("ca.pem") }
+
+    /// The server's TLS files (its chain and key; trust roots = this CA for client certs).
+    public func serverFiles() throws -> TLSFiles {
+        let key = P256.Signing.PrivateKey()
+        let certificate = try issue(
+            key: key, subject: try DistinguishedName { CommonName("localhost") },
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.notCertificateAuthority)
+                Critical(KeyUsage(digitalSignature: true))
+                try ExtendedKeyUsage([.serverAuth])
+                SubjectAlternativeNames([.dnsName("localhost"), .ipAddress(ASN1OctetString(contentBytes: [127, 0, 0, 1]))])
+            })
+        return try save(certificate, key, as: "server")
+    }
+
+    /// A client certificate following the profile: URI SAN `urn:dossier:<kind>:<id>`,
+    /// OU = profession, O = organisation, CN = name.
+    public func clientFiles(
+        kind: String, id: String, profession: String? = nil, organisation: String? = nil,
+        name: String = "Test Person", uris: [String]? = nil
+    ) throws -> TLSFiles {
+        let key = P256.Signing.PrivateKey()
+        let subject = try DistinguishedName {
+            if let organisation { OrganizationName(organisation) }
+            if let profession { OrganizationalUnitName(profession) }
+            CommonName(name)
+        }
+        let names = (uris ?? ["urn:dossier:\(kind):\(id)"]).map { GeneralName.uniformResourceIdentifier($0) }
+        let certificate = try issue(
+            key: key, subject: subject,
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.notCertificateAuthority)
+                Critical(KeyUsage(digitalSignature: true))
+                try ExtendedKeyUsage([.clientAuth])
+                SubjectAlternativeNames(names)
+            })
+        return try save(certificate, key, as: "client-\(kind)-\(id)-\(UUID().uuidString.prefix(8))")
+    }
+
+    public func remove() {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    private func issue(key: P256.Signing.PrivateKey, subject: DistinguishedName, extensions: Certificate.Extensions) throws -> Certificate {
+        let now = Date()
+        return try Certificate(
+            version: .v3, serialNumber: .init(), publicKey: .init(key.publicKey),
+            notValidBefore: now - 3600, notValidAfter: now + 86_400 * 30, issuer: caName, subject: subject,
+            signatureAlgorithm: .ecdsaWithSHA256, extensions: extensions, issuerPrivateKey: .init(caKey))
+    }
+
+    private func save(_ certificate: Certificate, _ key: P256.Signing.PrivateKey, as name: String) throws -> TLSFiles {
+        try write(certificate.serializeAsPEM().pemString, to: "\(name).pem")
+        try write(key.pemRepresentation, to: "\(name).key")
+        return TLSFiles(certificateChain: path("\(name).pem"), privateKey: path("\(name).key"), trustRoots: caPath)
+    }
+
+    private func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+
+    private func write(_ text: String, to name: String) throws {
+        try text.write(toFile: path(name), atomically: true, encoding: .utf8)
+    }
+}

@@ -1,0 +1,52 @@
+import DossierClient
+import DossierCore
+import DossierServer
+import DossierStore
+import Foundation
+import Logging
+
+/// A real `DossierServer` on 127.0.0.1, port 0, with its own PKI and data directory.
+public final class TestServer: Sendable {
+    public let pki: TestPKI
+    public let dataDirectory: String
+    public let server: DossierServer
+    public let port: Int
+
+    public init(pki: TestPKI? = nil, dataDirectory: String? = nil, policy: RecordPolicy = .init()) async throws {
+        let pki = try pki ?? TestPKI()
+        let dataDirectory = dataDirectory
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("dossier-data-\(UUID().uuidString)").path
+        let configuration = ServerConfiguration(
+            transport: ServerTransportConfiguration(host: "127.0.0.1", port: 0, tls: try pki.serverFiles()),
+            store: StoreConfiguration(path: dataDirectory, threads: 8, blockCacheBytes: 8 << 20),
+            policy: policy, eventLoopThreads: 2)
+        var logger = Logger(label: "dossierd-test")
+        logger.logLevel = .warning
+        server = try DossierServer(configuration: configuration, logger: logger)
+        let address = try await server.start()
+        self.pki = pki
+        self.dataDirectory = dataDirectory
+        self.port = address.port!
+    }
+
+    /// Connects with the given TLS files (e.g. from `pki.clientFiles(...)`).
+    public func connect(_ files: TLSFiles) async throws -> DossierClient {
+        try await DossierClient.connect(ClientConfiguration(host: "127.0.0.1", port: port, tls: files))
+    }
+
+    /// Connects as a principal of the profile.
+    public func connect(
+        kind: String, id: String, profession: String? = nil, organisation: String? = nil
+    ) async throws -> DossierClient {
+        try await connect(try pki.clientFiles(kind: kind, id: id, profession: profession, organisation: organisation))
+    }
+
+    /// Drains and stops the server; keeps the data unless `removeData`.
+    public func stop(removeData: Bool = true) async {
+        await server.shutdown()
+        if removeData {
+            try? FileManager.default.removeItem(atPath: dataDirectory)
+            pki.remove()
+        }
+    }
+}
