@@ -8,7 +8,7 @@ import PackageDescription
 // dossier (CLI) ─► DossierClient ─► DossierTransport, DossierWire, DossierProto
 let package = Package(
     name: "Dossier",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "dossierd", targets: ["dossierd"]),
         .executable(name: "dossier", targets: ["dossier"]),

@@ -8,6 +8,9 @@ import X509
 /// Sent down a connection's pipeline when the server begins shutting down.
 struct DrainEvent: Sendable {}
 
+/// Sent when the drain timeout has passed: calls still in flight are answered UNAVAILABLE.
+struct DrainExpiredEvent: Sendable {}
+
 /// Runs one ttrpc connection: feeds frames to the state machine and executes its actions.
 /// Calls run as tasks and complete on the event loop in any order; reading stops while the
 /// connection has its maximum of calls in flight.
@@ -23,19 +26,24 @@ final class ServerConnectionHandler<Service: TTRPCService>: ChannelDuplexHandler
     private var deadlines: [UInt32: Scheduled<Void>] = [:]
     private var tasks: [UInt32: Task<Void, Never>] = [:]
     private var context: ChannelHandlerContext?
+    private var idleTimer: Scheduled<Void>?
+    private let limits: TransportLimits
 
     init(service: Service, limits: TransportLimits) {
         self.service = service
+        self.limits = limits
         self.machine = ServerConnectionStateMachine(
             maxInFlight: limits.maxInFlightPerConnection, maxPayloadLength: limits.maxPayloadLength)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        rearmIdleTimer(context)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        idleTimer?.cancel()
         for task in tasks.values { task.cancel() }
         for deadline in deadlines.values { deadline.cancel() }
     }
@@ -49,8 +57,13 @@ final class ServerConnectionHandler<Service: TTRPCService>: ChannelDuplexHandler
         case is DrainEvent:
             machine.beginDraining()
             closeIfDrained(context)
-        case let idle as IdleStateHandler.IdleStateEvent where idle == .read:
-            if machine.inFlightCount == 0 { context.close(promise: nil) }
+        case is DrainExpiredEvent:
+            for streamID in machine.abandonAll() {
+                tasks.removeValue(forKey: streamID)?.cancel()
+                deadlines.removeValue(forKey: streamID)?.cancel()
+                write(Ttrpc_Response(code: .unavailable, message: "server is shutting down"), streamID: streamID, context: context)
+            }
+            context.close(promise: nil)
         default:
             break
         }
@@ -67,6 +80,7 @@ final class ServerConnectionHandler<Service: TTRPCService>: ChannelDuplexHandler
         case .dispatch(let streamID, let request):
             dispatch(request, streamID: streamID, context: context)
         }
+        rearmIdleTimer(context)
     }
 
     func read(context: ChannelHandlerContext) {
@@ -116,6 +130,7 @@ final class ServerConnectionHandler<Service: TTRPCService>: ChannelDuplexHandler
         }
         resumeReadingIfPossible(context)
         closeIfDrained(context)
+        rearmIdleTimer(context)
     }
 
     private func deadlinePassed(streamID: UInt32) {
@@ -125,6 +140,19 @@ final class ServerConnectionHandler<Service: TTRPCService>: ChannelDuplexHandler
         write(Ttrpc_Response(code: .deadlineExceeded, message: "deadline exceeded"), streamID: streamID, context: context)
         resumeReadingIfPossible(context)
         closeIfDrained(context)
+        rearmIdleTimer(context)
+    }
+
+    /// The idle timer runs only while no call is in flight; complete frames and answered calls
+    /// restart it, bytes of an unfinished frame do not (PROTOCOL.md 12.1).
+    private func rearmIdleTimer(_ context: ChannelHandlerContext) {
+        idleTimer?.cancel()
+        idleTimer = nil
+        guard machine.inFlightCount == 0 else { return }
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        idleTimer = context.eventLoop.scheduleTask(in: .init(limits.idleTimeout)) {
+            handler.value.context?.close(promise: nil)
+        }
     }
 
     private func resumeReadingIfPossible(_ context: ChannelHandlerContext) {
@@ -141,6 +169,15 @@ final class ServerConnectionHandler<Service: TTRPCService>: ChannelDuplexHandler
     }
 
     private func write(_ response: Ttrpc_Response, streamID: UInt32, context: ChannelHandlerContext) {
+        var response = response
+        if response.payload.count > limits.maxPayloadLength - 64 {
+            let length = (try? response.serializedBytes() as [UInt8])?.count ?? response.payload.count
+            if length > limits.maxPayloadLength {
+                response = Ttrpc_Response(
+                    code: .resourceExhausted,
+                    message: "response message length \(length) exceed maximum message size of \(limits.maxPayloadLength)")
+            }
+        }
         var buffer = context.channel.allocator.buffer(capacity: TTRPCFrameHeader.size + response.payload.count + 64)
         do {
             try buffer.writeTTRPCFrame(streamID: streamID, type: .response, message: response)

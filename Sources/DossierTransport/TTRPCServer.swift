@@ -53,7 +53,6 @@ public final class TTRPCServer<Service: TTRPCService>: Sendable {
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandler(NIOSSLServerHandler(context: sslContext))
                     try sync.addHandler(HandshakeWatcher(timeout: handshakeTimeout))
-                    try sync.addHandler(IdleStateHandler(readTimeout: .init(limits.idleTimeout)))
                     try sync.addHandler(ByteToMessageHandler(TTRPCFrameDecoder(maxPayloadLength: limits.maxPayloadLength)))
                     try sync.addHandler(ServerConnectionHandler(service: service, limits: limits))
                 }
@@ -87,8 +86,8 @@ public final class TTRPCServer<Service: TTRPCService>: Sendable {
         while connectionCount > 0 && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(10))
         }
-        for channel in connections {
-            try? await channel.close()
+        for channel in state.withLockedValue({ Array($0.connections.values) }) {
+            channel.pipeline.fireUserInboundEventTriggered(DrainExpiredEvent())
         }
     }
 

@@ -85,6 +85,13 @@ public struct ServerConnectionStateMachine: Sendable {
         inFlight.remove(streamID) != nil
     }
 
+    /// The drain timeout passed: every call still in flight is answered now (UNAVAILABLE) and
+    /// its eventual result discarded. Returns their stream ids.
+    public mutating func abandonAll() -> [UInt32] {
+        defer { inFlight.removeAll() }
+        return inFlight.sorted()
+    }
+
     /// The call's deadline passed. Returns whether DEADLINE_EXCEEDED must be sent now.
     public mutating func deadlineExceeded(streamID: UInt32) -> Bool {
         inFlight.remove(streamID) != nil

@@ -46,34 +46,35 @@ struct ConnectionOptions: ParsableArguments {
         RPCCallOptions(timeout: .milliseconds(Int64(timeout * 1000)))
     }
 
-    /// Connects, runs `body`, closes; turns failures into a message and an exit code.
+    /// Connects, runs `body`, closes. Failures print `error: …` and exit 1 (the server refused
+    /// the call) or 3 (connection or TLS failure).
     func withClient<T>(_ body: (DossierClient) async throws -> T) async throws -> T {
+        let configuration = try clientConfiguration()
         let client: DossierClient
         do {
-            client = try await DossierClient.connect(try clientConfiguration())
-        } catch let error as ValidationError {
-            throw error
+            client = try await DossierClient.connect(configuration)
         } catch {
-            throw CLIError(message: "\(error)", exitCode: 3)
+            throw fail("\(error)", exitCode: 3)
         }
+        let result: Result<T, any Error>
         do {
-            let result = try await body(client)
-            await client.close()
-            return result
-        } catch let error as RPCStatusError {
-            await client.close()
-            throw CLIError(message: error.description, exitCode: 1)
+            result = .success(try await body(client))
         } catch {
-            await client.close()
-            throw CLIError(message: "\(error)", exitCode: 3)
+            result = .failure(error)
+        }
+        await client.close()
+        switch result {
+        case .success(let value):
+            return value
+        case .failure(let error as RPCStatusError):
+            throw fail(error.description, exitCode: 1)
+        case .failure(let error):
+            throw fail("\(error)", exitCode: 3)
         }
     }
-}
 
-/// A failure printed as `error: …` with a specific exit code (1: the server refused the call,
-/// 3: connection or TLS failure).
-struct CLIError: Error, CustomStringConvertible {
-    let message: String
-    let exitCode: Int32
-    var description: String { message }
+    private func fail(_ message: String, exitCode: Int32) -> ExitCode {
+        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+        return ExitCode(exitCode)
+    }
 }

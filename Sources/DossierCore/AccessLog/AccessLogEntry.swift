@@ -50,3 +50,14 @@ public struct AccessLogEntry: Sendable, Hashable {
         self.emergency = emergency
     }
 }
+
+/// An access-log entry with its position in the record's log (1, 2, 3, … without gaps).
+public struct SequencedLogEntry: Sendable, Hashable {
+    public let sequence: UInt64
+    public let entry: AccessLogEntry
+
+    public init(sequence: UInt64, entry: AccessLogEntry) {
+        self.sequence = sequence
+        self.entry = entry
+    }
+}

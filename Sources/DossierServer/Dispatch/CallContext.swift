@@ -15,5 +15,5 @@ public struct CallContext: Sendable {
 public enum ConnectionIdentity: Sendable {
     case principal(Principal)
     /// The certificate chains to the CA but does not follow the profile: calls get UNAUTHENTICATED.
-    case rejected(reason: String)
+    case rejected(CertificateProfile.Violation)
 }

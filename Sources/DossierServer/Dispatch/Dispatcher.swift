@@ -20,46 +20,69 @@ public struct Dispatcher: TTRPCService {
     }
 
     public func connectionEstablished(peerCertificate: Certificate?) -> ConnectionIdentity {
-        guard let peerCertificate else { return .rejected(reason: "no client certificate") }
+        // The handshake requires a verified certificate; a missing one cannot pass, but if it
+        // ever did, the connection could do nothing.
+        guard let peerCertificate else { return .rejected(CertificateProfile.Violation.noIdentity) }
         do {
             return .principal(try CertificateProfile.principal(from: peerCertificate))
         } catch {
-            logger.notice("client certificate outside the profile", metadata: ["problem": "\(error)"])
-            return .rejected(reason: error.description)
+            logger.notice("client certificate outside the profile", metadata: ["reason": "\(error.reason)"])
+            return .rejected(error)
         }
     }
 
+    /// PROTOCOL.md section 7, steps 7 to 13.
     public func handle(_ request: Ttrpc_Request, connection: ConnectionIdentity) async -> Ttrpc_Response {
+        let principal: Principal
+        switch connection {
+        case .principal(let caller):
+            principal = caller
+        case .rejected(let violation):
+            return response(StatusMapping.make(.unauthenticated, violation.message, reason: violation.reason))
+        }
         let name = RPCMethodName(service: request.service, method: request.method)
         guard let method = methods[name] else {
             return Ttrpc_Response(code: .unimplemented, message: unimplementedMessage(for: name))
         }
-        guard case .principal(let principal) = connection else {
-            guard case .rejected(let reason) = connection else { fatalError("unreachable") }
-            return Ttrpc_Response(code: .unauthenticated, message: reason)
+        guard request.timeoutNano >= 0 else {
+            return Ttrpc_Response(code: .deadlineExceeded, message: "deadline exceeded")
         }
-        let requestID = request.metadata.first { $0.key == "request-id" }?.value ?? UUID().uuidString
+        let requestID = Self.requestID(from: request)
         var logger = self.logger
-        logger[metadataKey: "request-id"] = "\(requestID.prefix(64))"
+        logger[metadataKey: "request-id"] = "\(requestID)"
         logger[metadataKey: "method"] = "\(name)"
         let context = CallContext(principal: principal, requestID: requestID, logger: logger)
         do {
-            var response = Ttrpc_Response()
-            response.payload = try await method.handle(request.payload, context)
-            return response
+            var answer = Ttrpc_Response()
+            answer.payload = try await method.handle(request.payload, context)
+            return answer
         } catch {
             let (status, unexpected) = StatusMapping.status(for: error)
             if unexpected {
                 logger.error("call failed", metadata: ["error": "\(String(describing: type(of: error)))"])
             }
-            var response = Ttrpc_Response()
-            response.status = status
-            return response
+            return response(status)
         }
     }
 
+    /// The client's `request-id` (1 to 128 printable ASCII characters), or a fresh one.
+    static func requestID(from request: Ttrpc_Request) -> String {
+        if let sent = request.metadata.first(where: { $0.key == "request-id" })?.value,
+            (1...128).contains(sent.utf8.count), sent.utf8.allSatisfy({ $0 >= 0x21 && $0 <= 0x7e })
+        {
+            return sent
+        }
+        return UUID().uuidString.lowercased()
+    }
+
+    private func response(_ status: Google_Rpc_Status) -> Ttrpc_Response {
+        var answer = Ttrpc_Response()
+        answer.status = status
+        return answer
+    }
+
     private func unimplementedMessage(for name: RPCMethodName) -> String {
-        if DossierAPI.methods.contains(name) { return "\(name) is not implemented yet" }
+        if DossierAPI.methods.contains(name) { return "not implemented yet" }
         if services.contains(name.service) { return "method \(name)" }
         return "service \(name.service)"
     }

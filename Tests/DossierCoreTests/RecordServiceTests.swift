@@ -1,0 +1,113 @@
+import DossierCore
+import Foundation
+import Synchronization
+import Testing
+
+/// An in-memory repository with the same contract as the store: one atomic commit per
+/// transaction, log entries of a record that does not exist are dropped.
+final class MemoryRepository: RecordRepository {
+    struct State {
+        var records: [PatientID: Record] = [:]
+        var logs: [PatientID: [AccessLogEntry]] = [:]
+        var delegates: [PatientID: Set<String>] = [:]
+    }
+    let state = Mutex(State())
+
+    func transact<T: Sendable>(
+        _ patients: [PatientID], _ body: @escaping @Sendable (inout [RecordTransaction]) throws -> T
+    ) async throws -> T {
+        try state.withLock { state in
+            var transactions = patients.map {
+                RecordTransaction(patientID: $0, current: state.records[$0], delegates: state.delegates[$0] ?? [])
+            }
+            let result = try body(&transactions)
+            for tx in transactions {
+                if let updated = tx.updated { state.records[tx.patientID] = updated }
+                if tx.updated != nil || tx.current != nil { state.logs[tx.patientID, default: []] += tx.logEntries }
+            }
+            return result
+        }
+    }
+
+    func log(_ patient: PatientID) -> [AccessLogEntry] { state.withLock { $0.logs[patient] ?? [] } }
+}
+
+@Suite struct RecordServiceTests {
+    let repository = MemoryRepository()
+    let patient = try! PatientID(validating: "1985010112345")
+    let alice = Principal(kind: .patient, id: "1985010112345")
+    let helpdesk = Principal(kind: .operator, id: "op-1")
+    let stranger = Principal(kind: .professional, id: "gp-9", profession: "gp")
+    var service: RecordService { RecordService(repository: repository, policy: .init(), clock: { Date(timeIntervalSince1970: 1_700_000_000) }) }
+
+    @Test func operatorOpensAndPatientReadsWithLogEntries() async throws {
+        let opened = try await service.open(patient, enrollment: .volunteer, withObjectionPeriod: true, by: helpdesk)
+        #expect(opened.storedState == .pending)
+        _ = try await service.read(patient, by: alice)
+        let log = repository.log(patient)
+        #expect(log.map(\.operation) == [.recordOpen, .recordRead])
+        #expect(log.map(\.outcome) == [.success, .success])
+        #expect(log.map(\.basis) == [.operator, .patient])
+    }
+
+    @Test func deniedAttemptOnAnExistingRecordIsLogged() async throws {
+        _ = try await service.open(patient, enrollment: .volunteer, withObjectionPeriod: false, by: helpdesk)
+        let error = await #expect(throws: DossierError.self) { try await service.read(patient, by: stranger) }
+        #expect(error?.code == .permissionDenied)
+        let denied = try #require(repository.log(patient).last)
+        #expect(denied.outcome == .denied && denied.actor == stranger && denied.basis == .none)
+    }
+
+    @Test func existenceIsNotRevealedToStrangers() async throws {
+        // No record: a stranger gets the same answer as for an existing record without access.
+        let error = await #expect(throws: DossierError.self) { try await service.read(patient, by: stranger) }
+        #expect(error?.code == .permissionDenied)
+        // The patient and operators may learn it does not exist.
+        let notFound = await #expect(throws: DossierError.self) { try await service.read(patient, by: helpdesk) }
+        #expect(notFound?.code == .notFound)
+        #expect(repository.log(patient).isEmpty)
+    }
+
+    @Test func failedTransitionIsLoggedAsFailed() async throws {
+        _ = try await service.open(patient, enrollment: .volunteer, withObjectionPeriod: false, by: helpdesk)
+        let error = await #expect(throws: DossierError.self) { try await service.reopen(patient, by: alice) }
+        #expect(error?.code == .failedPrecondition)
+        #expect(repository.log(patient).last?.outcome == .failed)
+        #expect(repository.log(patient).last?.reason == "RECORD_NOT_CLOSED")
+    }
+
+    @Test func openingTwiceIsAlreadyExists() async throws {
+        _ = try await service.open(patient, enrollment: .volunteer, withObjectionPeriod: false, by: helpdesk)
+        let error = await #expect(throws: DossierError.self) {
+            try await service.open(patient, enrollment: .volunteer, withObjectionPeriod: false, by: helpdesk)
+        }
+        #expect(error?.code == .alreadyExists)
+    }
+
+    @Test func delegateActsWithThePatientsRights() async throws {
+        _ = try await service.open(patient, enrollment: .volunteer, withObjectionPeriod: false, by: helpdesk)
+        repository.state.withLock { $0.delegates[patient] = ["1990020254321"] }
+        let bob = Principal(kind: .patient, id: "1990020254321")
+        let closed = try await service.close(patient, by: bob)
+        #expect(closed.closureReason == .patientRequest)
+        #expect(repository.log(patient).last?.basis == .delegate)
+        #expect(repository.log(patient).last?.actor == bob)
+    }
+
+    @Test func bulkOpeningReportsEachEntry() async throws {
+        _ = try await service.open(patient, enrollment: .volunteer, withObjectionPeriod: false, by: helpdesk)
+        let other = try PatientID(validating: "1990020254321")
+        let (outcomes, _) = try await service.openBulk(
+            [BulkEnrollment(patientID: patient, enrollment: .volunteer), BulkEnrollment(patientID: other, enrollment: .volunteer)],
+            by: helpdesk)
+        #expect(outcomes == [.alreadyExists, .opened])
+        await #expect(throws: DossierError.self) {
+            try await service.openBulk([BulkEnrollment(patientID: other, enrollment: .volunteer)], by: alice)
+        }
+        await #expect(throws: DossierError.self) {
+            try await service.openBulk(
+                [BulkEnrollment(patientID: other, enrollment: .volunteer), BulkEnrollment(patientID: other, enrollment: .volunteer)],
+                by: helpdesk)
+        }
+    }
+}
