@@ -5,7 +5,7 @@ DATA       ?= ./data
 PORT       ?= 7443
 BIN        := .build/debug
 
-.PHONY: all deps build release certs run test check-generated generate clean
+.PHONY: all deps build release certs run test test-interop check-generated generate clean
 
 all: build
 
@@ -29,10 +29,16 @@ run: build certs
 	$(BIN)/dossierd --host 127.0.0.1 --port $(PORT) --data-dir $(DATA) \
 	  --cert $(CERTS)/server.pem --key $(CERTS)/server.key --client-ca $(CERTS)/ca.pem
 
-## Fails fast when proto/ changed and the generated code did not, then runs every test.
+## Fails fast when proto/ changed and the generated code did not, then runs every test:
+## the interoperability check with containerd's Go ttrpc client, then the Swift test suites.
 test: deps check-generated
 	$(SWIFT) build --build-tests
+	bash scripts/interop-go.sh
 	$(SWIFT) test --skip-build
+
+## Only the interoperability check (an independent ttrpc client against a real dossierd).
+test-interop: build
+	bash scripts/interop-go.sh
 
 check-generated:
 	@bash scripts/check-generated.sh

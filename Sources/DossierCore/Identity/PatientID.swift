@@ -15,7 +15,7 @@ public struct PatientID: RawRepresentable, Sendable, Hashable, Comparable, Custo
     public init(validating text: String, field: String = "patient_id") throws {
         guard let id = PatientID(rawValue: text) else {
             throw DossierError(
-                .invalidArgument, "\(field) must be 1 to 64 characters of [A-Za-z0-9._-]",
+                .invalidArgument, "\(field) must be 1 to 64 characters of [A-Za-z0-9._-], starting with a letter or digit",
                 reason: "INVALID_PATIENT_ID", field: field)
         }
         self = id

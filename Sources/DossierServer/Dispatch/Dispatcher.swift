@@ -51,18 +51,32 @@ public struct Dispatcher: TTRPCService {
         var logger = self.logger
         logger[metadataKey: "request-id"] = "\(requestID)"
         logger[metadataKey: "method"] = "\(name)"
+        logger[metadataKey: "principal-kind"] = "\(principal.kind.rawValue)"
+        if principal.kind != .patient {
+            // Patients' ids are patient identifiers: never in the server's log.
+            logger[metadataKey: "principal-id"] = "\(principal.id)"
+        }
+        logger[metadataKey: "serial"] = "\(principal.certificateSerial)"
         let context = CallContext(principal: principal, requestID: requestID, logger: logger)
+        let start = ContinuousClock.now
+        let answer: Ttrpc_Response
         do {
-            var answer = Ttrpc_Response()
-            answer.payload = try await method.handle(request.payload, context)
-            return answer
+            var success = Ttrpc_Response()
+            success.payload = try await method.handle(request.payload, context)
+            answer = success
         } catch {
             let (status, unexpected) = StatusMapping.status(for: error)
             if unexpected {
                 logger.error("call failed", metadata: ["error": "\(String(describing: type(of: error)))"])
             }
-            return response(status)
+            answer = response(status)
         }
+        let elapsed = ContinuousClock.now - start
+        logger.info("call", metadata: [
+            "status": "\(StatusCode(rawValue: answer.status.code))",
+            "duration-us": "\(elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000)",
+        ])
+        return answer
     }
 
     /// The client's `request-id` (1 to 128 printable ASCII characters), or a fresh one.
