@@ -16,8 +16,10 @@ deps:
 build: deps
 	$(SWIFT) build
 
+## Optimized binaries with the Swift runtime linked in (what the container image runs).
+SWIFT_RELEASE_FLAGS ?= --static-swift-stdlib
 release: deps
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release $(SWIFT_RELEASE_FLAGS)
 
 ## Development CA, server and sample client certificates (only when absent).
 certs: $(CERTS)/ca.pem
@@ -34,7 +36,7 @@ run: build certs
 test: deps check-generated
 	$(SWIFT) build --build-tests
 	bash scripts/interop-go.sh
-	$(SWIFT) test --skip-build
+	timeout 1200 $(SWIFT) test --skip-build
 
 ## Only the interoperability check (an independent ttrpc client against a real dossierd).
 test-interop: build

@@ -37,8 +37,10 @@ public final class DossierServer: Service {
             throw ServerStartupError("cannot open the data directory \(configuration.store.path): \(error)")
         }
         let records = RecordService(repository: store, policy: configuration.policy, clock: clock)
+        let access = AccessService(repository: store, clock: clock)
         let methods =
             RecordsHandler(records: records).serverMethods
+            + AccessHandler(access: access).serverMethods
             + HealthHandler(state: servingState, version: Self.version).serverMethods
         let dispatcher = Dispatcher(methods: methods, logger: logger)
         do {

@@ -71,7 +71,8 @@ extension DossierStore: RecordRepository {
             try locks.withLocks(for: patients.map(\.rawValue)) {
                 var transactions = try patients.map { patient in
                     RecordTransaction(
-                        patientID: patient, current: try loadRecord(patient), delegates: try loadDelegates(patient))
+                        patientID: patient, current: try loadRecord(patient),
+                        settings: try AccessSettingsCodec.load(patient, from: database, family: families.grants))
                 }
                 let result = try body(&transactions)
                 let batch = WriteBatch()
@@ -91,6 +92,9 @@ extension DossierStore: RecordRepository {
         if let updated = transaction.updated {
             batch.put(Keys.record(patient), try RecordCodec.encode(updated), in: families.records)
         }
+        if let settings = transaction.updatedSettings, transaction.record != nil {
+            try AccessSettingsCodec.stage(settings, replacing: transaction.settings, of: patient, in: batch, family: families.grants)
+        }
         // A log belongs to a record: attempts on a record that does not exist have nowhere to go.
         guard !transaction.logEntries.isEmpty, transaction.updated != nil || transaction.current != nil else {
             return
@@ -106,16 +110,6 @@ extension DossierStore: RecordRepository {
     func loadRecord(_ patient: PatientID) throws -> Record? {
         guard let bytes = try database.get(Keys.record(patient), in: families.records) else { return nil }
         return try RecordCodec.decodeRecord(bytes)
-    }
-
-    private func loadDelegates(_ patient: PatientID) throws -> Set<String> {
-        let prefix = Keys.delegatePrefix(patient)
-        var delegates: Set<String> = []
-        try database.scan(prefix: prefix, in: families.grants) { key, _ in
-            delegates.insert(String(decoding: key.dropFirst(prefix.count), as: UTF8.self))
-            return true
-        }
-        return delegates
     }
 
     private func logHead(_ patient: PatientID) throws -> UInt64 {

@@ -39,13 +39,21 @@ enum Keys {
         Array(patient.rawValue.utf8) + [0x01]
     }
 
-    /// `grants`: patient ‖ 0x00 ‖ "D" ‖ delegate id → empty: the patient's delegates.
-    static func delegatePrefix(_ patient: PatientID) -> [UInt8] {
-        Array(patient.rawValue.utf8) + [0x00, UInt8(ascii: "D")]
+    /// Kinds of entries in the `grants` family, after `patient ‖ 0x00`.
+    enum Setting: UInt8 {
+        case grant = 0x47        // "G" ‖ grant id → StoredGrant
+        case delegation = 0x44   // "D" ‖ delegate id → StoredDelegation
+        case block = 0x42        // "B" ‖ professional id → StoredBlock
+        case emergency = 0x45    // "E" → StoredEmergencyPreference
     }
 
-    static func delegate(_ patient: PatientID, delegateID: String) -> [UInt8] {
-        delegatePrefix(patient) + Array(delegateID.utf8)
+    /// `grants`: patient ‖ 0x00 — the prefix of all of one record's access settings.
+    static func settingsPrefix(_ patient: PatientID) -> [UInt8] {
+        Array(patient.rawValue.utf8) + [0x00]
+    }
+
+    static func setting(_ patient: PatientID, _ kind: Setting, id: String = "") -> [UInt8] {
+        settingsPrefix(patient) + [kind.rawValue] + Array(id.utf8)
     }
 
     static func encode(_ value: UInt64) -> [UInt8] {

@@ -19,13 +19,13 @@ enum RecordCodec {
             stored.referringPhysicianID = id
         }
         stored.openedBy = channels[record.openedBy]!
-        stored.openedAtUs = micros(record.openedAt)
-        stored.objectionPeriodEndsAtUs = micros(record.objectionPeriodEndsAt)
-        stored.activeSinceUs = micros(record.activeSince)
-        stored.closedAtUs = micros(record.closedAt)
+        stored.openedAtUs = Time.micros(record.openedAt)
+        stored.objectionPeriodEndsAtUs = Time.micros(record.objectionPeriodEndsAt)
+        stored.activeSinceUs = Time.micros(record.activeSince)
+        stored.closedAtUs = Time.micros(record.closedAt)
         stored.closureReason = record.closureReason.map { closures[$0]! } ?? 0
-        stored.purgeAfterUs = micros(record.purgeAfter)
-        stored.deletionRequestedAtUs = micros(record.deletionRequestedAt)
+        stored.purgeAfterUs = Time.micros(record.purgeAfter)
+        stored.deletionRequestedAtUs = Time.micros(record.deletionRequestedAt)
         stored.version = record.version
         return try stored.serializedBytes()
     }
@@ -40,24 +40,19 @@ enum RecordCodec {
             stored.enrollment == 2 ? .referringPhysician(id: stored.referringPhysicianID) : .volunteer
         return Record(
             patientID: patient, storedState: state, enrollment: enrollment, openedBy: channel,
-            openedAt: date(stored.openedAtUs) ?? Date(timeIntervalSince1970: 0),
-            objectionPeriodEndsAt: date(stored.objectionPeriodEndsAtUs),
-            activeSince: date(stored.activeSinceUs), closedAt: date(stored.closedAtUs),
+            openedAt: Time.date(stored.openedAtUs) ?? Date(timeIntervalSince1970: 0),
+            objectionPeriodEndsAt: Time.date(stored.objectionPeriodEndsAtUs),
+            activeSince: Time.date(stored.activeSinceUs), closedAt: Time.date(stored.closedAtUs),
             closureReason: closures.first(where: { $0.value == stored.closureReason })?.key,
-            purgeAfter: date(stored.purgeAfterUs), deletionRequestedAt: date(stored.deletionRequestedAtUs),
+            purgeAfter: Time.date(stored.purgeAfterUs), deletionRequestedAt: Time.date(stored.deletionRequestedAtUs),
             version: stored.version)
     }
 
     static func encode(_ entry: AccessLogEntry, sequence: UInt64) throws -> [UInt8] {
         var stored = Dossier_Storage_V1_StoredLogEntry()
         stored.sequence = sequence
-        stored.timeUs = micros(entry.time)
-        stored.actor.kind = entry.actor.kind.rawValue
-        stored.actor.id = entry.actor.id
-        stored.actor.profession = entry.actor.profession ?? ""
-        stored.actor.organisation = entry.actor.organisation ?? ""
-        stored.actor.displayName = entry.actor.displayName
-        stored.actor.certificateSerial = entry.actor.certificateSerial
+        stored.timeUs = Time.micros(entry.time)
+        stored.actor = ActorCodec.encode(entry.actor)
         stored.basis = entry.basis.rawValue
         stored.operation = entry.operation.rawValue
         stored.documentIds = entry.documentIDs
@@ -69,29 +64,16 @@ enum RecordCodec {
 
     static func decodeLogEntry(_ bytes: [UInt8]) throws -> (sequence: UInt64, entry: AccessLogEntry) {
         let stored = try Dossier_Storage_V1_StoredLogEntry(serializedBytes: bytes)
-        guard let kind = PrincipalKind(rawValue: stored.actor.kind),
-            let basis = AccessBasis(rawValue: stored.basis),
+        guard let basis = AccessBasis(rawValue: stored.basis),
             let operation = LoggedOperation(rawValue: stored.operation),
             let outcome = AccessOutcome(rawValue: stored.outcome)
         else { throw CorruptValueError(family: Keys.Family.accessLog) }
-        let actor = Principal(
-            kind: kind, id: stored.actor.id, profession: stored.actor.profession.nilIfEmpty,
-            organisation: stored.actor.organisation.nilIfEmpty, displayName: stored.actor.displayName,
-            certificateSerial: stored.actor.certificateSerial)
+        let actor = try ActorCodec.decode(stored.actor)
         let entry = AccessLogEntry(
-            time: date(stored.timeUs) ?? Date(timeIntervalSince1970: 0), actor: actor, basis: basis,
+            time: Time.date(stored.timeUs) ?? Date(timeIntervalSince1970: 0), actor: actor, basis: basis,
             operation: operation, documentIDs: stored.documentIds, outcome: outcome, reason: stored.reason,
             emergency: stored.emergency)
         return (stored.sequence, entry)
-    }
-
-    private static func micros(_ date: Date?) -> Int64 {
-        guard let date else { return 0 }
-        return Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
-    }
-
-    private static func date(_ micros: Int64) -> Date? {
-        micros == 0 ? nil : Date(timeIntervalSince1970: Double(micros) / 1_000_000)
     }
 }
 

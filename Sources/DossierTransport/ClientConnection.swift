@@ -80,17 +80,32 @@ public final class ClientConnection: RPCUnaryTransport {
             entry.value = pair.value
             return entry
         }
-        let response = try await send(request)
+        let response = try await send(request, clientDeadline: options.timeout.map { $0 + .seconds(1) })
         guard response.status.code == 0 else {
             throw RPCStatusError(status: response.status)
         }
         return response.payload
     }
 
-    /// Sends a raw envelope and returns the raw response (tests and tools).
-    public func send(_ request: Ttrpc_Request) async throws -> Ttrpc_Response {
+    /// Sends a raw envelope and returns the raw response (tests and tools). With a
+    /// `clientDeadline`, the call fails with DEADLINE_EXCEEDED if no answer came by then (the
+    /// server enforces `timeout_nano` itself; this guards against a server that went silent).
+    public func send(_ request: Ttrpc_Request, clientDeadline: Duration? = nil) async throws -> Ttrpc_Response {
         let promise = channel.eventLoop.makePromise(of: Ttrpc_Response.self)
-        channel.writeAndFlush(ClientConnectionHandler.Call(request: request, promise: promise), promise: nil)
+        if let clientDeadline {
+            let timer = channel.eventLoop.scheduleTask(in: .init(clientDeadline)) {
+                promise.fail(RPCStatusError(code: .deadlineExceeded, message: "no answer from the server in time"))
+            }
+            promise.futureResult.whenComplete { _ in timer.cancel() }
+        }
+        // A write that fails before reaching the handler (the connection just closed, e.g. a
+        // refused handshake) must fail the call too, or it would wait forever. Completing a
+        // completed promise is a no-op in NIO.
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenFailure { error in
+            promise.fail(ConnectionError("connection closed: \(error)"))
+        }
+        channel.writeAndFlush(ClientConnectionHandler.Call(request: request, promise: promise), promise: written)
         return try await promise.futureResult.get()
     }
 

@@ -1,11 +1,20 @@
 import DossierCore
+import Foundation
 import Testing
 
 /// Every lifecycle operation × caller relation × record state, against the rules of the
 /// product brief written out independently of the implementation.
 @Suite struct RecordAuthorizationTests {
     static let states: [RecordState?] = [nil, .pending, .active, .closed]
-    static let relations: [RecordRelation] = [.patient, .delegate, .referringPhysician, .operator, .none]
+    static let referring = EffectiveAccess(paths: [
+        AccessPath(basis: .referringPhysician, scope: .extended, mode: .readWrite, expiresAt: nil, grantID: nil)
+    ])!
+    static let granted = EffectiveAccess(paths: [
+        AccessPath(basis: .grant, scope: .standard, mode: .read, expiresAt: nil, grantID: "g-1")
+    ])!
+    static let relations: [RecordRelation] = [
+        .patient, .delegate, .professional(referring), .professional(granted), .operator, .none,
+    ]
 
     /// The expected basis when allowed, nil when denied.
     static func expected(_ operation: RecordOperation, _ relation: RecordRelation, _ state: RecordState?) -> AccessBasis? {
@@ -16,8 +25,8 @@ import Testing
             return [.activate, .read, .close, .reopen, .requestDeletion].contains(operation) ? .patient : nil
         case .delegate:
             return [.activate, .read, .close, .reopen, .requestDeletion].contains(operation) ? .delegate : nil
-        case .referringPhysician:
-            return operation == .read && state == .active ? .referringPhysician : nil
+        case .professional(let access):
+            return operation == .read && state == .active ? access.basis : nil
         case .none:
             return nil
         }
@@ -39,14 +48,19 @@ import Testing
 
     @Test func relationFollowsTheCertificateAndTheRecord() throws {
         let patient = try PatientID(validating: "1985010112345")
+        let now = Date(timeIntervalSince1970: 1_000)
         let record = RecordLifecycle.open(
             patient, enrollment: .referringPhysician(id: "gp-1"), by: .operator, withObjectionPeriod: false,
-            at: .init(timeIntervalSince1970: 1_000), policy: .init())
+            at: now, policy: .init())
+        let settings = RecordAccessSettings(delegations: [
+            Delegation(delegateID: "1990020254321", namedAt: now, expiresAt: nil, label: ""),
+            Delegation(delegateID: "2000", namedAt: now - 10, expiresAt: now - 1, label: ""),
+        ])
         let cases: [(Principal, RecordRelation)] = [
             (Principal(kind: .patient, id: "1985010112345"), .patient),
             (Principal(kind: .patient, id: "1990020254321"), .delegate),
             (Principal(kind: .patient, id: "1111"), .none),
-            (Principal(kind: .professional, id: "gp-1", profession: "gp"), .referringPhysician),
+            (Principal(kind: .professional, id: "gp-1", profession: "gp"), .professional(Self.referring)),
             (Principal(kind: .professional, id: "gp-2", profession: "gp"), .none),
             (Principal(kind: .organisation, id: "gp-1"), .none),
             (Principal(kind: .operator, id: "op-1"), .operator),
@@ -54,8 +68,11 @@ import Testing
             (Principal(kind: .professional, id: "1985010112345", profession: "gp"), .none),
         ]
         for (caller, relation) in cases {
-            #expect(RecordRelation.of(caller, to: patient, record: record, delegates: ["1990020254321"]) == relation)
+            #expect(RecordRelation.of(caller, to: patient, record: record, settings: settings, at: now) == relation)
         }
-        #expect(RecordRelation.of(Principal(kind: .professional, id: "gp-1", profession: "gp"), to: patient, record: nil, delegates: []) == .none)
+        let gp = Principal(kind: .professional, id: "gp-1", profession: "gp")
+        #expect(RecordRelation.of(gp, to: patient, record: nil, settings: settings, at: now) == .none)
+        // An expired delegation gives nothing.
+        #expect(RecordRelation.of(Principal(kind: .patient, id: "2000"), to: patient, record: record, settings: settings, at: now) == .none)
     }
 }

@@ -9,7 +9,7 @@ final class MemoryRepository: RecordRepository {
     struct State {
         var records: [PatientID: Record] = [:]
         var logs: [PatientID: [AccessLogEntry]] = [:]
-        var delegates: [PatientID: Set<String>] = [:]
+        var settings: [PatientID: RecordAccessSettings] = [:]
     }
     let state = Mutex(State())
 
@@ -18,11 +18,12 @@ final class MemoryRepository: RecordRepository {
     ) async throws -> T {
         try state.withLock { state in
             var transactions = patients.map {
-                RecordTransaction(patientID: $0, current: state.records[$0], delegates: state.delegates[$0] ?? [])
+                RecordTransaction(patientID: $0, current: state.records[$0], settings: state.settings[$0] ?? .init())
             }
             let result = try body(&transactions)
             for tx in transactions {
                 if let updated = tx.updated { state.records[tx.patientID] = updated }
+                if let settings = tx.updatedSettings, tx.record != nil { state.settings[tx.patientID] = settings }
                 if tx.updated != nil || tx.current != nil { state.logs[tx.patientID, default: []] += tx.logEntries }
             }
             return result
@@ -45,7 +46,7 @@ final class MemoryRepository: RecordRepository {
         #expect(opened.storedState == .pending)
         _ = try await service.read(patient, by: alice)
         let log = repository.log(patient)
-        #expect(log.map(\.operation) == [.recordOpen, .recordRead])
+        #expect(log.map(\.operation) == [.openRecord, .getRecord])
         #expect(log.map(\.outcome) == [.success, .success])
         #expect(log.map(\.basis) == [.operator, .patient])
     }
@@ -86,7 +87,11 @@ final class MemoryRepository: RecordRepository {
 
     @Test func delegateActsWithThePatientsRights() async throws {
         _ = try await service.open(patient, enrollment: .volunteer, withObjectionPeriod: false, by: helpdesk)
-        repository.state.withLock { $0.delegates[patient] = ["1990020254321"] }
+        repository.state.withLock {
+            $0.settings[patient] = RecordAccessSettings(delegations: [
+                Delegation(delegateID: "1990020254321", namedAt: Date(timeIntervalSince1970: 0), expiresAt: nil, label: "")
+            ])
+        }
         let bob = Principal(kind: .patient, id: "1990020254321")
         let closed = try await service.close(patient, by: bob)
         #expect(closed.closureReason == .patientRequest)

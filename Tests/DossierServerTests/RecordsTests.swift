@@ -65,10 +65,10 @@ import Testing
         try? FileManager.default.removeItem(atPath: server.dataDirectory)
         let summary = log.map { "\($0.entry.actor.id) \($0.entry.operation.rawValue) \($0.entry.outcome.rawValue)" }
         #expect(summary == [
-            "op-1 recordOpen success", "\(Self.alice) recordRead success", "gp-1001 recordRead success",
-            "pharm-1 recordRead denied", "chl recordRead denied", "gp-1001 recordClose denied",
-            "\(Self.alice) recordClose success", "gp-1001 recordRead denied", "op-1 recordReopen success",
-            "gp-1001 recordRead success", "\(Self.alice) recordReopen failed",
+            "op-1 openRecord success", "\(Self.alice) getRecord success", "gp-1001 getRecord success",
+            "pharm-1 getRecord denied", "chl getRecord denied", "gp-1001 closeRecord denied",
+            "\(Self.alice) closeRecord success", "gp-1001 getRecord denied", "op-1 reopenRecord success",
+            "gp-1001 getRecord success", "\(Self.alice) reopenRecord failed",
         ])
         #expect(log.map(\.sequence) == Array(1...UInt64(log.count)))
         let gpEntry = try #require(log.first { $0.entry.actor.id == "gp-1001" })

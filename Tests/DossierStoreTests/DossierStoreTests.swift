@@ -22,8 +22,8 @@ import Testing
         let record = opened()
         try await store.transact(patient) { tx in
             tx.updated = record
-            tx.log(AccessLogEntry(time: self.t0, actor: self.helpdesk, basis: .operator, operation: .recordOpen, outcome: .success))
-            tx.log(AccessLogEntry(time: self.t0, actor: self.helpdesk, basis: .operator, operation: .recordRead, outcome: .success))
+            tx.log(AccessLogEntry(time: self.t0, actor: self.helpdesk, basis: .operator, operation: .openRecord, outcome: .success))
+            tx.log(AccessLogEntry(time: self.t0, actor: self.helpdesk, basis: .operator, operation: .getRecord, outcome: .success))
         }
         store.close()
 
@@ -32,7 +32,7 @@ import Testing
         #expect(current == record)
         let log = try await reopened.accessLog(of: patient, after: 0, limit: 10)
         #expect(log.map(\.sequence) == [1, 2])
-        #expect(log.map(\.entry.operation) == [.recordOpen, .recordRead])
+        #expect(log.map(\.entry.operation) == [.openRecord, .getRecord])
         #expect(log[0].entry.actor == helpdesk)
         #expect(log[0].entry.time == t0)
         reopened.close()
@@ -42,7 +42,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: path) }
         let store = try open()
         try await store.transact(patient) { tx in
-            tx.log(AccessLogEntry(time: self.t0, actor: self.helpdesk, basis: .none, operation: .recordRead, outcome: .denied))
+            tx.log(AccessLogEntry(time: self.t0, actor: self.helpdesk, basis: .none, operation: .getRecord, outcome: .denied))
         }
         #expect(try await store.accessLog(of: patient, after: 0, limit: 10).isEmpty)
         store.close()
@@ -60,7 +60,7 @@ import Testing
                         var next = tx.current!
                         next.version += 1
                         tx.updated = next
-                        tx.log(AccessLogEntry(time: self.t0, actor: self.helpdesk, basis: .operator, operation: .recordRead, outcome: .success))
+                        tx.log(AccessLogEntry(time: self.t0, actor: self.helpdesk, basis: .operator, operation: .getRecord, outcome: .success))
                     }
                 }
             }

@@ -1,17 +1,21 @@
 import Foundation
 
-/// What was done, as recorded in a record's access log.
+/// What was done, as recorded in a record's access log: one case per rpc that touches a record
+/// (the names of `dossier.v1.AccessOperation`).
 public enum LoggedOperation: String, Sendable, Hashable, CaseIterable {
-    case recordOpen, recordActivate, recordRead, recordClose, recordReopen, recordDeletionRequest
+    case openRecord, activateRecord, getRecord, closeRecord, reopenRecord, requestDeletion
+    case grantAccess, revokeAccess, listGrants, blockProfessional, unblockProfessional, listBlocks
+    case setReferringPhysician, nameDelegate, removeDelegate, listDelegates
+    case setEmergencyPreference, getEmergencyPreference, getMyAccess
 
     public init(_ operation: RecordOperation) {
         switch operation {
-        case .open, .openBulk: self = .recordOpen
-        case .activate: self = .recordActivate
-        case .read: self = .recordRead
-        case .close: self = .recordClose
-        case .reopen: self = .recordReopen
-        case .requestDeletion: self = .recordDeletionRequest
+        case .open, .openBulk: self = .openRecord
+        case .activate: self = .activateRecord
+        case .read: self = .getRecord
+        case .close: self = .closeRecord
+        case .reopen: self = .reopenRecord
+        case .requestDeletion: self = .requestDeletion
         }
     }
 }

@@ -21,26 +21,25 @@ public enum AccessDecision: Sendable, Hashable {
 public enum RecordRelation: Sendable, Hashable {
     case patient
     case delegate
-    case referringPhysician
+    /// A professional or organisation with at least one access path (referring physician,
+    /// grant, presence code, emergency).
+    case professional(EffectiveAccess)
     case `operator`
     case none
 
     /// Derives the relation from the caller, the record (nil when it does not exist) and the
-    /// patient's delegates.
+    /// patient's access settings at `now`.
     public static func of(
-        _ caller: Principal, to patient: PatientID, record: Record?, delegates: Set<String>
+        _ caller: Principal, to patient: PatientID, record: Record?, settings: RecordAccessSettings, at now: Date
     ) -> RecordRelation {
         switch caller.kind {
         case .patient:
             if caller.isPatient(patient) { return .patient }
-            return delegates.contains(caller.id) ? .delegate : .none
+            return settings.activeDelegates(at: now).contains(caller.id) ? .delegate : .none
         case .operator:
             return .operator
-        case .professional:
-            if let record, record.enrollment.referringPhysicianID == caller.id { return .referringPhysician }
-            return .none
-        case .organisation:
-            return .none
+        case .professional, .organisation:
+            return EffectiveAccess.of(caller, record: record, settings: settings, at: now).map { .professional($0) } ?? .none
         }
     }
 }
@@ -50,8 +49,8 @@ public enum RecordRelation: Sendable, Hashable {
 /// - Operators open records (one or in bulk), read their lifecycle state, and close or reopen
 ///   them on the patient's request.
 /// - The patient and their delegate activate, read, close, reopen and ask for deletion.
-/// - The referring physician reads the lifecycle state while the record is active; other
-///   professional access (grants, presence codes, emergency) comes with the care-record rules.
+/// - Professionals and organisations with an access path read the lifecycle state while the
+///   record is active.
 public enum RecordAuthorization {
     public static func decide(
         _ operation: RecordOperation, relation: RecordRelation, state: RecordState?
@@ -67,9 +66,8 @@ public enum RecordAuthorization {
         case (.activate, .delegate), (.read, .delegate), (.close, .delegate), (.reopen, .delegate),
             (.requestDeletion, .delegate):
             return .allowed(.delegate)
-        case (.read, .referringPhysician):
-            return state == .active
-                ? .allowed(.referringPhysician) : .denied(reason: "record is not active")
+        case (.read, .professional(let access)):
+            return state == .active ? .allowed(access.basis) : .denied(reason: "record is not active")
         case (_, .none):
             return .denied(reason: "no relationship with the record")
         default:

@@ -49,7 +49,7 @@ extension RecordService {
                     entry.patientID, enrollment: entry.enrollment, by: .bulk, withObjectionPeriod: true,
                     at: now, policy: policy)
                 transactions[index].log(AccessLogEntry(
-                    time: now, actor: caller, basis: .operator, operation: .recordOpen, outcome: .success))
+                    time: now, actor: caller, basis: .operator, operation: .openRecord, outcome: .success))
                 return .opened
             }
         }

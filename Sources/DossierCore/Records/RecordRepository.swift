@@ -5,18 +5,27 @@ public struct RecordTransaction: Sendable {
     public let patientID: PatientID
     /// The record as stored when the transaction began (nil: no record).
     public let current: Record?
-    /// Principal ids of the delegates the patient named.
-    public let delegates: Set<String>
+    /// The patient's access settings (grants, delegations, blocks, emergency preference) as
+    /// stored when the transaction began.
+    public let settings: RecordAccessSettings
     /// The record to store when the transaction commits (nil: unchanged).
     public var updated: Record?
+    /// The access settings to store when the transaction commits (nil: unchanged).
+    public var updatedSettings: RecordAccessSettings?
     /// Entries to append to this record's access log, in order.
     public var logEntries: [AccessLogEntry] = []
 
-    public init(patientID: PatientID, current: Record?, delegates: Set<String>) {
+    public init(patientID: PatientID, current: Record?, settings: RecordAccessSettings = .init()) {
         self.patientID = patientID
         self.current = current
-        self.delegates = delegates
+        self.settings = settings
     }
+
+    /// The record as it will be committed.
+    public var record: Record? { updated ?? current }
+
+    /// The access settings as they will be committed.
+    public var effectiveSettings: RecordAccessSettings { updatedSettings ?? settings }
 
     /// Appends to the log. Entries of a record that does not exist (and is not being created)
     /// are dropped: there is no log to hold them.

@@ -37,7 +37,7 @@ public struct RecordService: Sendable {
     /// The patient (or delegate) activates the record, creating it if needed.
     public func activate(_ patient: PatientID, enrollment: Enrollment, by caller: Principal) async throws -> Record {
         let now = clock()
-        return try await perform(.activate, on: patient, by: caller, now: now, creates: true) { tx in
+        return try await perform(.activate, on: patient, by: caller, now: now) { tx in
             try RecordLifecycle.activate(tx.current, patient: patient, enrollment: enrollment, at: now)
         }
     }
@@ -76,45 +76,22 @@ public struct RecordService: Sendable {
     // MARK: - One authorized, logged, atomic operation
 
     private static func existing(_ tx: RecordTransaction) throws -> Record {
-        guard let record = tx.current else {
-            throw DossierError(.notFound, "no record for this patient", reason: "RECORD_NOT_FOUND")
-        }
-        return record
+        try RecordOperationRunner.existing(tx)
     }
 
-    /// Authorizes `operation`, runs `transition` on the current record, stages the result and
-    /// one log entry (success, denied or failed), commits, and returns or throws.
+    /// Authorizes `operation`, runs `transition` on the current record and stages the result.
     private func perform(
         _ operation: RecordOperation, on patient: PatientID, by caller: Principal, now: Date,
-        creates: Bool = false, mutates: Bool = true,
+        mutates: Bool = true,
         transition: @escaping @Sendable (RecordTransaction) throws -> Record
     ) async throws -> Record {
-        let result: Result<Record, DossierError> = try await repository.transact(patient) { tx in
-            let relation = RecordRelation.of(caller, to: patient, record: tx.current, delegates: tx.delegates)
-            let decision = RecordAuthorization.decide(
-                operation, relation: relation, state: tx.current?.state(at: now))
-            let logged = LoggedOperation(operation)
-            guard case .allowed(let basis) = decision else {
-                if case .denied(let reason) = decision {
-                    tx.log(AccessLogEntry(time: now, actor: caller, basis: .none, operation: logged, outcome: .denied, reason: reason))
-                }
-                // Existence is not revealed to callers without a relationship.
-                return .failure(.permissionDenied())
-            }
-            do {
+        try await RecordOperationRunner(repository: repository).perform(
+            LoggedOperation(operation), on: patient, by: caller, at: now,
+            authorize: { relation, state in RecordAuthorization.decide(operation, relation: relation, state: state) },
+            body: { tx, _ in
                 let record = try transition(tx)
                 if mutates { tx.updated = record }
-                tx.log(AccessLogEntry(time: now, actor: caller, basis: basis, operation: logged, outcome: .success))
-                return .success(record)
-            } catch let error as DossierError {
-                if tx.current != nil || creates {
-                    tx.log(AccessLogEntry(
-                        time: now, actor: caller, basis: basis, operation: logged, outcome: .failed,
-                        reason: error.reason ?? "failed"))
-                }
-                return .failure(error)
-            }
-        }
-        return try result.get()
+                return record
+            })
     }
 }

@@ -125,6 +125,157 @@ nonisolated struct Dossier_Storage_V1_StoredLogEntry: Sendable {
   fileprivate var _actor: Dossier_Storage_V1_StoredActor? = nil
 }
 
+/// One access of a professional or organisation (`grants` family, type byte 'G').
+nonisolated struct Dossier_Storage_V1_StoredGrant: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var id: String {
+    get {_storage._id}
+    set {_uniqueStorage()._id = newValue}
+  }
+
+  var granteeKind: String {
+    get {_storage._granteeKind}
+    set {_uniqueStorage()._granteeKind = newValue}
+  }
+
+  var granteeID: String {
+    get {_storage._granteeID}
+    set {_uniqueStorage()._granteeID = newValue}
+  }
+
+  /// "grant", "presenceCode" or "emergency".
+  var basis: String {
+    get {_storage._basis}
+    set {_uniqueStorage()._basis = newValue}
+  }
+
+  /// "standard" or "extended".
+  var scope: String {
+    get {_storage._scope}
+    set {_uniqueStorage()._scope = newValue}
+  }
+
+  /// "read" or "readWrite".
+  var mode: String {
+    get {_storage._mode}
+    set {_uniqueStorage()._mode = newValue}
+  }
+
+  var createdAtUs: Int64 {
+    get {_storage._createdAtUs}
+    set {_uniqueStorage()._createdAtUs = newValue}
+  }
+
+  var createdBy: Dossier_Storage_V1_StoredActor {
+    get {_storage._createdBy ?? Dossier_Storage_V1_StoredActor()}
+    set {_uniqueStorage()._createdBy = newValue}
+  }
+  /// Returns true if `createdBy` has been explicitly set.
+  var hasCreatedBy: Bool {_storage._createdBy != nil}
+  /// Clears the value of `createdBy`. Subsequent reads from it will return its default value.
+  mutating func clearCreatedBy() {_uniqueStorage()._createdBy = nil}
+
+  var expiresAtUs: Int64 {
+    get {_storage._expiresAtUs}
+    set {_uniqueStorage()._expiresAtUs = newValue}
+  }
+
+  var revokedAtUs: Int64 {
+    get {_storage._revokedAtUs}
+    set {_uniqueStorage()._revokedAtUs = newValue}
+  }
+
+  var revokedBy: Dossier_Storage_V1_StoredActor {
+    get {_storage._revokedBy ?? Dossier_Storage_V1_StoredActor()}
+    set {_uniqueStorage()._revokedBy = newValue}
+  }
+  /// Returns true if `revokedBy` has been explicitly set.
+  var hasRevokedBy: Bool {_storage._revokedBy != nil}
+  /// Clears the value of `revokedBy`. Subsequent reads from it will return its default value.
+  mutating func clearRevokedBy() {_uniqueStorage()._revokedBy = nil}
+
+  var emergencyReason: String {
+    get {_storage._emergencyReason}
+    set {_uniqueStorage()._emergencyReason = newValue}
+  }
+
+  var label: String {
+    get {_storage._label}
+    set {_uniqueStorage()._label = newValue}
+  }
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// A delegate named by the patient (`grants` family, type byte 'D').
+nonisolated struct Dossier_Storage_V1_StoredDelegation: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var delegateID: String = String()
+
+  var namedAtUs: Int64 = 0
+
+  var expiresAtUs: Int64 = 0
+
+  var label: String = String()
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
+/// A blocked professional (`grants` family, type byte 'B').
+nonisolated struct Dossier_Storage_V1_StoredBlock: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var professionalID: String = String()
+
+  var blockedAtUs: Int64 = 0
+
+  var blockedBy: Dossier_Storage_V1_StoredActor {
+    get {_blockedBy ?? Dossier_Storage_V1_StoredActor()}
+    set {_blockedBy = newValue}
+  }
+  /// Returns true if `blockedBy` has been explicitly set.
+  var hasBlockedBy: Bool {self._blockedBy != nil}
+  /// Clears the value of `blockedBy`. Subsequent reads from it will return its default value.
+  mutating func clearBlockedBy() {self._blockedBy = nil}
+
+  var label: String = String()
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+
+  fileprivate var _blockedBy: Dossier_Storage_V1_StoredActor? = nil
+}
+
+/// The patient's emergency preference (`grants` family, type byte 'E').
+nonisolated struct Dossier_Storage_V1_StoredEmergencyPreference: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var refused: Bool = false
+
+  var updatedAtUs: Int64 = 0
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "dossier.storage.v1"
@@ -343,6 +494,289 @@ nonisolated extension Dossier_Storage_V1_StoredLogEntry: SwiftProtobuf.Message, 
     if lhs.outcome != rhs.outcome {return false}
     if lhs.reason != rhs.reason {return false}
     if lhs.emergency != rhs.emergency {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dossier_Storage_V1_StoredGrant: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".StoredGrant"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}grantee_kind\0\u{3}grantee_id\0\u{1}basis\0\u{1}scope\0\u{1}mode\0\u{3}created_at_us\0\u{3}created_by\0\u{3}expires_at_us\0\u{3}revoked_at_us\0\u{3}revoked_by\0\u{3}emergency_reason\0\u{1}label\0")
+
+  fileprivate class _StorageClass {
+    var _id: String = String()
+    var _granteeKind: String = String()
+    var _granteeID: String = String()
+    var _basis: String = String()
+    var _scope: String = String()
+    var _mode: String = String()
+    var _createdAtUs: Int64 = 0
+    var _createdBy: Dossier_Storage_V1_StoredActor? = nil
+    var _expiresAtUs: Int64 = 0
+    var _revokedAtUs: Int64 = 0
+    var _revokedBy: Dossier_Storage_V1_StoredActor? = nil
+    var _emergencyReason: String = String()
+    var _label: String = String()
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _id = source._id
+      _granteeKind = source._granteeKind
+      _granteeID = source._granteeID
+      _basis = source._basis
+      _scope = source._scope
+      _mode = source._mode
+      _createdAtUs = source._createdAtUs
+      _createdBy = source._createdBy
+      _expiresAtUs = source._expiresAtUs
+      _revokedAtUs = source._revokedAtUs
+      _revokedBy = source._revokedBy
+      _emergencyReason = source._emergencyReason
+      _label = source._label
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._id) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._granteeKind) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._granteeID) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._basis) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._scope) }()
+        case 6: try { try decoder.decodeSingularStringField(value: &_storage._mode) }()
+        case 7: try { try decoder.decodeSingularInt64Field(value: &_storage._createdAtUs) }()
+        case 8: try { try decoder.decodeSingularMessageField(value: &_storage._createdBy) }()
+        case 9: try { try decoder.decodeSingularInt64Field(value: &_storage._expiresAtUs) }()
+        case 10: try { try decoder.decodeSingularInt64Field(value: &_storage._revokedAtUs) }()
+        case 11: try { try decoder.decodeSingularMessageField(value: &_storage._revokedBy) }()
+        case 12: try { try decoder.decodeSingularStringField(value: &_storage._emergencyReason) }()
+        case 13: try { try decoder.decodeSingularStringField(value: &_storage._label) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._id.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._id, fieldNumber: 1)
+      }
+      if !_storage._granteeKind.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._granteeKind, fieldNumber: 2)
+      }
+      if !_storage._granteeID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._granteeID, fieldNumber: 3)
+      }
+      if !_storage._basis.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._basis, fieldNumber: 4)
+      }
+      if !_storage._scope.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._scope, fieldNumber: 5)
+      }
+      if !_storage._mode.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._mode, fieldNumber: 6)
+      }
+      if _storage._createdAtUs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._createdAtUs, fieldNumber: 7)
+      }
+      try { if let v = _storage._createdBy {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+      } }()
+      if _storage._expiresAtUs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._expiresAtUs, fieldNumber: 9)
+      }
+      if _storage._revokedAtUs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._revokedAtUs, fieldNumber: 10)
+      }
+      try { if let v = _storage._revokedBy {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+      } }()
+      if !_storage._emergencyReason.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._emergencyReason, fieldNumber: 12)
+      }
+      if !_storage._label.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._label, fieldNumber: 13)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Dossier_Storage_V1_StoredGrant, rhs: Dossier_Storage_V1_StoredGrant) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._id != rhs_storage._id {return false}
+        if _storage._granteeKind != rhs_storage._granteeKind {return false}
+        if _storage._granteeID != rhs_storage._granteeID {return false}
+        if _storage._basis != rhs_storage._basis {return false}
+        if _storage._scope != rhs_storage._scope {return false}
+        if _storage._mode != rhs_storage._mode {return false}
+        if _storage._createdAtUs != rhs_storage._createdAtUs {return false}
+        if _storage._createdBy != rhs_storage._createdBy {return false}
+        if _storage._expiresAtUs != rhs_storage._expiresAtUs {return false}
+        if _storage._revokedAtUs != rhs_storage._revokedAtUs {return false}
+        if _storage._revokedBy != rhs_storage._revokedBy {return false}
+        if _storage._emergencyReason != rhs_storage._emergencyReason {return false}
+        if _storage._label != rhs_storage._label {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dossier_Storage_V1_StoredDelegation: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".StoredDelegation"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}delegate_id\0\u{3}named_at_us\0\u{3}expires_at_us\0\u{1}label\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.delegateID) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.namedAtUs) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.expiresAtUs) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.label) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.delegateID.isEmpty {
+      try visitor.visitSingularStringField(value: self.delegateID, fieldNumber: 1)
+    }
+    if self.namedAtUs != 0 {
+      try visitor.visitSingularInt64Field(value: self.namedAtUs, fieldNumber: 2)
+    }
+    if self.expiresAtUs != 0 {
+      try visitor.visitSingularInt64Field(value: self.expiresAtUs, fieldNumber: 3)
+    }
+    if !self.label.isEmpty {
+      try visitor.visitSingularStringField(value: self.label, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Dossier_Storage_V1_StoredDelegation, rhs: Dossier_Storage_V1_StoredDelegation) -> Bool {
+    if lhs.delegateID != rhs.delegateID {return false}
+    if lhs.namedAtUs != rhs.namedAtUs {return false}
+    if lhs.expiresAtUs != rhs.expiresAtUs {return false}
+    if lhs.label != rhs.label {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dossier_Storage_V1_StoredBlock: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".StoredBlock"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}professional_id\0\u{3}blocked_at_us\0\u{3}blocked_by\0\u{1}label\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.professionalID) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.blockedAtUs) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._blockedBy) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.label) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.professionalID.isEmpty {
+      try visitor.visitSingularStringField(value: self.professionalID, fieldNumber: 1)
+    }
+    if self.blockedAtUs != 0 {
+      try visitor.visitSingularInt64Field(value: self.blockedAtUs, fieldNumber: 2)
+    }
+    try { if let v = self._blockedBy {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if !self.label.isEmpty {
+      try visitor.visitSingularStringField(value: self.label, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Dossier_Storage_V1_StoredBlock, rhs: Dossier_Storage_V1_StoredBlock) -> Bool {
+    if lhs.professionalID != rhs.professionalID {return false}
+    if lhs.blockedAtUs != rhs.blockedAtUs {return false}
+    if lhs._blockedBy != rhs._blockedBy {return false}
+    if lhs.label != rhs.label {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dossier_Storage_V1_StoredEmergencyPreference: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".StoredEmergencyPreference"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}refused\0\u{3}updated_at_us\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.refused) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.updatedAtUs) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.refused != false {
+      try visitor.visitSingularBoolField(value: self.refused, fieldNumber: 1)
+    }
+    if self.updatedAtUs != 0 {
+      try visitor.visitSingularInt64Field(value: self.updatedAtUs, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Dossier_Storage_V1_StoredEmergencyPreference, rhs: Dossier_Storage_V1_StoredEmergencyPreference) -> Bool {
+    if lhs.refused != rhs.refused {return false}
+    if lhs.updatedAtUs != rhs.updatedAtUs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

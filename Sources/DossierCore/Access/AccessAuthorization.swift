@@ -1,0 +1,49 @@
+/// Operations on a record's access settings.
+public enum AccessOperation: String, Sendable, Hashable, CaseIterable {
+    case grant, revoke, listGrants, block, unblock, listBlocks, setReferringPhysician
+    case nameDelegate, removeDelegate, listDelegates, setEmergencyPreference, getEmergencyPreference
+
+    var logged: LoggedOperation {
+        switch self {
+        case .grant: .grantAccess
+        case .revoke: .revokeAccess
+        case .listGrants: .listGrants
+        case .block: .blockProfessional
+        case .unblock: .unblockProfessional
+        case .listBlocks: .listBlocks
+        case .setReferringPhysician: .setReferringPhysician
+        case .nameDelegate: .nameDelegate
+        case .removeDelegate: .removeDelegate
+        case .listDelegates: .listDelegates
+        case .setEmergencyPreference: .setEmergencyPreference
+        case .getEmergencyPreference: .getEmergencyPreference
+        }
+    }
+}
+
+/// Who decides about access: the patient, and their delegate with the patient's rights —
+/// except naming and removing delegates, which only the patient does (a delegate may remove
+/// themselves, checked by the use case). Operators only change the referring physician, on the
+/// patient's request. Professionals and organisations decide nothing.
+public enum AccessAuthorization {
+    public static func decide(_ operation: AccessOperation, relation: RecordRelation) -> AccessDecision {
+        switch (operation, relation) {
+        case (.nameDelegate, .patient), (.removeDelegate, .patient):
+            return .allowed(.patient)
+        case (.removeDelegate, .delegate):
+            return .allowed(.delegate)
+        case (.nameDelegate, _):
+            return .denied(reason: "only the patient names delegates")
+        case (_, .patient) where operation != .removeDelegate:
+            return .allowed(.patient)
+        case (_, .delegate) where operation != .removeDelegate:
+            return .allowed(.delegate)
+        case (.setReferringPhysician, .operator):
+            return .allowed(.operator)
+        case (_, .none):
+            return .denied(reason: "no relationship with the record")
+        default:
+            return .denied(reason: "only the patient or their delegate decides access")
+        }
+    }
+}

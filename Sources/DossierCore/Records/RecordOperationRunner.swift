@@ -1,0 +1,49 @@
+import Foundation
+
+/// The shape of every operation on a record: derive the caller's relation, decide, run the
+/// change, stage one access-log entry (success, denied or failed) — all in one atomic commit,
+/// so that the log entry is durable before the caller gets any answer.
+struct RecordOperationRunner: Sendable {
+    let repository: any RecordRepository
+
+    func perform<T: Sendable>(
+        _ operation: LoggedOperation, on patient: PatientID, by caller: Principal, at now: Date,
+        authorize: @escaping @Sendable (RecordRelation, RecordState?) -> AccessDecision,
+        body: @escaping @Sendable (inout RecordTransaction, AccessBasis) throws -> T
+    ) async throws -> T {
+        let result: Result<T, DossierError> = try await repository.transact(patient) { tx in
+            let relation = RecordRelation.of(caller, to: patient, record: tx.current, settings: tx.settings, at: now)
+            let decision = authorize(relation, tx.current?.state(at: now))
+            guard case .allowed(let basis) = decision else {
+                if case .denied(let reason) = decision {
+                    tx.log(AccessLogEntry(time: now, actor: caller, basis: .none, operation: operation, outcome: .denied, reason: reason))
+                }
+                // The same answer whether or not the record exists.
+                return .failure(.permissionDenied())
+            }
+            let before = tx
+            do {
+                let value = try body(&tx, basis)
+                tx.log(AccessLogEntry(
+                    time: now, actor: caller, basis: basis, operation: operation, outcome: .success,
+                    emergency: basis == .emergency))
+                return .success(value)
+            } catch let error as DossierError {
+                tx = before  // nothing of a failed operation is committed but its log entry
+                tx.log(AccessLogEntry(
+                    time: now, actor: caller, basis: basis, operation: operation, outcome: .failed,
+                    reason: error.reason ?? "failed", emergency: basis == .emergency))
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
+    /// The record, or NOT_FOUND (only ever reached by callers allowed to know).
+    static func existing(_ tx: RecordTransaction) throws -> Record {
+        guard let record = tx.current else {
+            throw DossierError(.notFound, "no record for this patient", reason: "RECORD_NOT_FOUND")
+        }
+        return record
+    }
+}

@@ -1,0 +1,134 @@
+import DossierCore
+import Foundation
+import RocksDB
+
+/// Access settings ⇄ the `grants` family: one key per grant, delegation and block, one for the
+/// emergency preference.
+enum AccessSettingsCodec {
+    /// Reads every setting of a record with one prefix scan.
+    static func load(_ patient: PatientID, from database: Database, family: ColumnFamily) throws -> RecordAccessSettings {
+        var settings = RecordAccessSettings()
+        let prefix = Keys.settingsPrefix(patient)
+        var failure: (any Error)?
+        try database.scan(prefix: prefix, in: family) { key, value in
+            do {
+                let bytes = [UInt8](value)
+                switch Keys.Setting(rawValue: key[prefix.count]) {
+                case .grant: settings.grants.append(try decodeGrant(bytes))
+                case .delegation: settings.delegations.append(try decodeDelegation(bytes))
+                case .block: settings.blocks.append(try decodeBlock(bytes))
+                case .emergency:
+                    let stored = try Dossier_Storage_V1_StoredEmergencyPreference(serializedBytes: bytes)
+                    settings.emergencyRefused = stored.refused
+                    settings.emergencyPreferenceUpdatedAt = Time.date(stored.updatedAtUs)
+                case nil: throw CorruptValueError(family: Keys.Family.grants)
+                }
+                return true
+            } catch {
+                failure = error
+                return false
+            }
+        }
+        if let failure { throw failure }
+        return settings
+    }
+
+    /// Stages the difference between two settings in `batch`.
+    static func stage(
+        _ updated: RecordAccessSettings, replacing current: RecordAccessSettings, of patient: PatientID,
+        in batch: WriteBatch, family: ColumnFamily
+    ) throws {
+        let oldGrants = Dictionary(current.grants.map { ($0.id, $0) }, uniquingKeysWith: { $1 })
+        for grant in updated.grants where oldGrants[grant.id] != grant {
+            batch.put(Keys.setting(patient, .grant, id: grant.id), try encode(grant), in: family)
+        }
+        let newDelegates = Set(updated.delegations.map(\.delegateID))
+        for old in current.delegations where !newDelegates.contains(old.delegateID) {
+            batch.delete(Keys.setting(patient, .delegation, id: old.delegateID), in: family)
+        }
+        for delegation in updated.delegations where !current.delegations.contains(delegation) {
+            batch.put(Keys.setting(patient, .delegation, id: delegation.delegateID), try encode(delegation), in: family)
+        }
+        let newBlocks = Set(updated.blocks.map(\.professionalID))
+        for old in current.blocks where !newBlocks.contains(old.professionalID) {
+            batch.delete(Keys.setting(patient, .block, id: old.professionalID), in: family)
+        }
+        for block in updated.blocks where !current.blocks.contains(block) {
+            batch.put(Keys.setting(patient, .block, id: block.professionalID), try encode(block), in: family)
+        }
+        if updated.emergencyRefused != current.emergencyRefused
+            || updated.emergencyPreferenceUpdatedAt != current.emergencyPreferenceUpdatedAt
+        {
+            var stored = Dossier_Storage_V1_StoredEmergencyPreference()
+            stored.refused = updated.emergencyRefused
+            stored.updatedAtUs = Time.micros(updated.emergencyPreferenceUpdatedAt)
+            batch.put(Keys.setting(patient, .emergency), try stored.serializedBytes() as [UInt8], in: family)
+        }
+    }
+
+    // MARK: - Values
+
+    static func encode(_ grant: AccessGrant) throws -> [UInt8] {
+        var stored = Dossier_Storage_V1_StoredGrant()
+        stored.id = grant.id
+        stored.granteeKind = grant.grantee.kind.rawValue
+        stored.granteeID = grant.grantee.id
+        stored.basis = grant.basis.rawValue
+        stored.scope = grant.scope.rawValue
+        stored.mode = grant.mode.rawValue
+        stored.createdAtUs = Time.micros(grant.createdAt)
+        stored.createdBy = ActorCodec.encode(grant.createdBy)
+        stored.expiresAtUs = Time.micros(grant.expiresAt)
+        stored.revokedAtUs = Time.micros(grant.revokedAt)
+        if let revokedBy = grant.revokedBy { stored.revokedBy = ActorCodec.encode(revokedBy) }
+        stored.emergencyReason = grant.emergencyReason
+        stored.label = grant.label
+        return try stored.serializedBytes()
+    }
+
+    static func decodeGrant(_ bytes: [UInt8]) throws -> AccessGrant {
+        let stored = try Dossier_Storage_V1_StoredGrant(serializedBytes: bytes)
+        guard let kind = PrincipalKind(rawValue: stored.granteeKind), let grantee = try? Grantee(kind: kind, id: stored.granteeID),
+            let basis = GrantBasis(rawValue: stored.basis), let scope = AccessScope(rawValue: stored.scope),
+            let mode = AccessMode(rawValue: stored.mode), let createdAt = Time.date(stored.createdAtUs)
+        else { throw CorruptValueError(family: Keys.Family.grants) }
+        return AccessGrant(
+            id: stored.id, grantee: grantee, basis: basis, scope: scope, mode: mode, createdAt: createdAt,
+            createdBy: try ActorCodec.decode(stored.createdBy), expiresAt: Time.date(stored.expiresAtUs),
+            revokedAt: Time.date(stored.revokedAtUs),
+            revokedBy: stored.hasRevokedBy ? try ActorCodec.decode(stored.revokedBy) : nil,
+            emergencyReason: stored.emergencyReason, label: stored.label)
+    }
+
+    static func encode(_ delegation: Delegation) throws -> [UInt8] {
+        var stored = Dossier_Storage_V1_StoredDelegation()
+        stored.delegateID = delegation.delegateID
+        stored.namedAtUs = Time.micros(delegation.namedAt)
+        stored.expiresAtUs = Time.micros(delegation.expiresAt)
+        stored.label = delegation.label
+        return try stored.serializedBytes()
+    }
+
+    static func decodeDelegation(_ bytes: [UInt8]) throws -> Delegation {
+        let stored = try Dossier_Storage_V1_StoredDelegation(serializedBytes: bytes)
+        guard let namedAt = Time.date(stored.namedAtUs) else { throw CorruptValueError(family: Keys.Family.grants) }
+        return Delegation(delegateID: stored.delegateID, namedAt: namedAt, expiresAt: Time.date(stored.expiresAtUs), label: stored.label)
+    }
+
+    static func encode(_ block: ProfessionalBlock) throws -> [UInt8] {
+        var stored = Dossier_Storage_V1_StoredBlock()
+        stored.professionalID = block.professionalID
+        stored.blockedAtUs = Time.micros(block.blockedAt)
+        stored.blockedBy = ActorCodec.encode(block.blockedBy)
+        stored.label = block.label
+        return try stored.serializedBytes()
+    }
+
+    static func decodeBlock(_ bytes: [UInt8]) throws -> ProfessionalBlock {
+        let stored = try Dossier_Storage_V1_StoredBlock(serializedBytes: bytes)
+        guard let blockedAt = Time.date(stored.blockedAtUs) else { throw CorruptValueError(family: Keys.Family.grants) }
+        return ProfessionalBlock(
+            professionalID: stored.professionalID, blockedAt: blockedAt, blockedBy: try ActorCodec.decode(stored.blockedBy),
+            label: stored.label)
+    }
+}
