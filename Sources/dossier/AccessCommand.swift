@@ -1,0 +1,237 @@
+import ArgumentParser
+import DossierClient
+import Foundation
+import SwiftProtobuf
+
+struct AccessCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "access",
+        abstract: "Who may access a record: grants, blocks, delegates, referring physician, emergency preference.",
+        subcommands: [Grant.self, Revoke.self, List.self, Block.self, Unblock.self, Delegate.self, Undelegate.self,
+                      Referring.self, EmergencyPreference.self, Mine.self])
+
+    struct Grant: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Grant a professional or organisation access (patient, delegate).")
+        @OptionGroup var connection: ConnectionOptions
+        @Argument var patientID: String
+        @Argument(help: "The grantee's id.") var granteeID: String
+        @Flag(help: "The grantee is an organisation (default: a professional).") var organisation = false
+        @Flag(help: "Extended scope: normal and restricted documents (default: standard).") var extended = false
+        @Flag(help: "Read and deposit (default: read only).") var write = false
+        @Option(help: "Days until the access ends (default: permanent).") var days: Double?
+        @Option(help: "Your own label for the grantee.") var label = ""
+
+        func run() async throws {
+            let response = try await connection.withClient { client in
+                try await client.access.grantAccess(.with {
+                    $0.patientID = patientID
+                    $0.grantee = .with {
+                        $0.kind = organisation ? .organisation : .professional
+                        $0.id = granteeID
+                    }
+                    $0.scope = extended ? .extended : .standard
+                    $0.mode = write ? .readWrite : .read
+                    if let days { $0.expiresAt = Google_Protobuf_Timestamp(date: Date() + days * 86_400) }
+                    $0.label = label
+                }, options: connection.callOptions)
+            }
+            if connection.json { return try Output.print(response, json: true) }
+            GrantTable.show([response.grant])
+            if !response.replacedGrantID.isEmpty { print("replaces \(response.replacedGrantID)") }
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke an access by its grant id.")
+        @OptionGroup var connection: ConnectionOptions
+        @Argument var patientID: String
+        @Argument var grantID: String
+
+        func run() async throws {
+            let response = try await connection.withClient { client in
+                try await client.access.revokeAccess(.with {
+                    $0.patientID = patientID
+                    $0.grantID = grantID
+                }, options: connection.callOptions)
+            }
+            if connection.json { return try Output.print(response, json: true) }
+            GrantTable.show([response.grant])
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the accesses to a record.")
+        @OptionGroup var connection: ConnectionOptions
+        @Argument var patientID: String
+        @Flag(help: "Also expired and revoked accesses.") var all = false
+
+        func run() async throws {
+            let grants = try await connection.withClient { client in
+                var grants: [Dossier_V1_AccessGrant] = []
+                var token = ""
+                repeat {
+                    let page = try await client.access.listGrants(.with {
+                        $0.patientID = patientID
+                        $0.includeInactive = all
+                        $0.pageToken = token
+                    }, options: connection.callOptions)
+                    grants += page.grants
+                    token = page.nextPageToken
+                } while !token.isEmpty
+                return grants
+            }
+            if connection.json { return try Output.print(Dossier_V1_ListGrantsResponse.with { $0.grants = grants }, json: true) }
+            GrantTable.show(grants)
+        }
+    }
+
+    struct Block: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Block a professional entirely, emergency access included.")
+        @OptionGroup var connection: ConnectionOptions
+        @Argument var patientID: String
+        @Argument var professionalID: String
+        @Option var label = ""
+
+        func run() async throws {
+            let response = try await connection.withClient { client in
+                try await client.access.blockProfessional(.with {
+                    $0.patientID = patientID
+                    $0.professionalID = professionalID
+                    $0.label = label
+                }, options: connection.callOptions)
+            }
+            if connection.json { return try Output.print(response, json: true) }
+            print("blocked \(response.block.professionalID); revoked: \(response.revokedGrantIds.joined(separator: ", "))")
+        }
+    }
+
+    struct Unblock: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Lift a block.")
+        @OptionGroup var connection: ConnectionOptions
+        @Argument var patientID: String
+        @Argument var professionalID: String
+
+        func run() async throws {
+            _ = try await connection.withClient { client in
+                try await client.access.unblockProfessional(.with {
+                    $0.patientID = patientID
+                    $0.professionalID = professionalID
+                }, options: connection.callOptions)
+            }
+            print("unblocked \(professionalID)")
+        }
+    }
+
+    struct Delegate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Name a delegate who acts with your rights (patient).")
+        @OptionGroup var connection: ConnectionOptions
+        @Argument var patientID: String
+        @Argument(help: "The delegate's patient id.") var delegateID: String
+        @Option var label = ""
+
+        func run() async throws {
+            let response = try await connection.withClient { client in
+                try await client.access.nameDelegate(.with {
+                    $0.patientID = patientID
+                    $0.delegateID = delegateID
+                    $0.label = label
+                }, options: connection.callOptions)
+            }
+            if connection.json { return try Output.print(response, json: true) }
+            print("delegate \(response.delegation.delegateID) named")
+        }
+    }
+
+    struct Undelegate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a delegate (the patient, or the delegate themselves).")
+        @OptionGroup var connection: ConnectionOptions
+        @Argument var patientID: String
+        @Argument var delegateID: String
+
+        func run() async throws {
+            _ = try await connection.withClient { client in
+                try await client.access.removeDelegate(.with {
+                    $0.patientID = patientID
+                    $0.delegateID = delegateID
+                }, options: connection.callOptions)
+            }
+            print("delegate \(delegateID) removed")
+        }
+    }
+
+    struct Referring: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Set the referring physician (empty id removes it).")
+        @OptionGroup var connection: ConnectionOptions
+        @Argument var patientID: String
+        @Argument var professionalID: String = ""
+
+        func run() async throws {
+            let response = try await connection.withClient { client in
+                try await client.access.setReferringPhysician(.with {
+                    $0.patientID = patientID
+                    $0.professionalID = professionalID
+                }, options: connection.callOptions)
+            }
+            try RecordTable.show(response, response.record, json: connection.json)
+        }
+    }
+
+    struct EmergencyPreference: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "emergency-preference", abstract: "Show, allow or refuse emergency access in advance.")
+        @OptionGroup var connection: ConnectionOptions
+        @Argument var patientID: String
+        @Argument(help: "allow or refuse; omit to show.") var choice: String?
+
+        func run() async throws {
+            let preference: Dossier_V1_EmergencyPreference = try await connection.withClient { client in
+                switch choice {
+                case nil:
+                    return try await client.access.getEmergencyPreference(.with { $0.patientID = patientID }, options: connection.callOptions).preference
+                case "allow", "refuse":
+                    return try await client.access.setEmergencyPreference(.with {
+                        $0.patientID = patientID
+                        $0.preference = choice == "allow" ? .allow : .refuse
+                    }, options: connection.callOptions).preference
+                default:
+                    throw ValidationError("choice must be allow or refuse")
+                }
+            }
+            print(preference == .refuse ? "emergency access refused" : "emergency access allowed")
+        }
+    }
+
+    struct Mine: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "me", abstract: "What access you have to a record.")
+        @OptionGroup var connection: ConnectionOptions
+        @Argument var patientID: String
+
+        func run() async throws {
+            let response = try await connection.withClient { client in
+                try await client.access.getMyAccess(.with { $0.patientID = patientID }, options: connection.callOptions)
+            }
+            if connection.json { return try Output.print(response, json: true) }
+            Output.table([
+                ("basis", "\(response.basis)"), ("scope", response.scope == .unspecified ? "" : "\(response.scope)"),
+                ("mode", response.mode == .unspecified ? "" : "\(response.mode)"),
+                ("expires", Output.timestamp(response.expiresAt, isSet: response.hasExpiresAt)),
+            ])
+        }
+    }
+}
+
+/// The table view of accesses.
+enum GrantTable {
+    static func show(_ grants: [Dossier_V1_AccessGrant]) {
+        guard !grants.isEmpty else { return print("no accesses") }
+        let rows = grants.map { grant in
+            [grant.grantID, "\(grant.grantee.kind)", grant.grantee.id, "\(grant.basis)", "\(grant.scope)", "\(grant.mode)",
+             "\(grant.state)", Output.timestamp(grant.expiresAt, isSet: grant.hasExpiresAt)]
+        }
+        let header = ["GRANT", "KIND", "GRANTEE", "BASIS", "SCOPE", "MODE", "STATE", "EXPIRES"]
+        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
+        for row in [header] + rows {
+            print(zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  "))
+        }
+    }
+}
