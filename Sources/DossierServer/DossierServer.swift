@@ -41,6 +41,7 @@ public final class DossierServer: Service {
         let methods =
             RecordsHandler(records: records).serverMethods
             + AccessHandler(access: access).serverMethods
+            + AccessLogHandler(log: AccessLogService(repository: store, clock: clock)).serverMethods
             + HealthHandler(state: servingState, version: Self.version).serverMethods
         let dispatcher = Dispatcher(methods: methods, logger: logger)
         do {

@@ -4,16 +4,30 @@ import RocksDB
 extension DossierStore {
     /// Reads up to `limit` entries of a record's access log with sequence > `after`, in order.
     public func accessLog(of patient: PatientID, after: UInt64, limit: Int) async throws -> [SequencedLogEntry] {
+        try await readAccessLog(patient, AccessLogQuery(newestFirst: false, after: after, limit: limit))
+    }
+
+    public func readAccessLog(_ patient: PatientID, _ query: AccessLogQuery) async throws -> [SequencedLogEntry] {
         try await run { [self] in
-            let iterator = try database.iterator(
-                in: families.accessLog, lowerBound: Keys.logEntry(patient, sequence: after &+ 1),
-                upperBound: Keys.logHead(patient))
+            // Entries are keyed patient ‖ 0x00 ‖ sequence; the head key (patient ‖ 0x01) bounds them.
+            var lower = Keys.logPrefix(patient)
+            var upper = Keys.logHead(patient)
+            if let after = query.after {
+                if query.newestFirst {
+                    upper = Keys.logEntry(patient, sequence: after)
+                } else {
+                    lower = Keys.logEntry(patient, sequence: after &+ 1)
+                }
+            }
+            let iterator = try database.iterator(in: families.accessLog, lowerBound: lower, upperBound: upper)
+            query.newestFirst ? iterator.seekToLast() : iterator.seekToFirst()
             var entries: [SequencedLogEntry] = []
-            iterator.seekToFirst()
-            while iterator.isValid && entries.count < limit {
+            while iterator.isValid && entries.count < query.limit {
                 let (sequence, entry) = try RecordCodec.decodeLogEntry(iterator.value)
-                entries.append(SequencedLogEntry(sequence: sequence, entry: entry))
-                iterator.next()
+                if query.matches(entry) {
+                    entries.append(SequencedLogEntry(sequence: sequence, entry: entry))
+                }
+                query.newestFirst ? iterator.previous() : iterator.next()
             }
             try iterator.checkError()
             return entries

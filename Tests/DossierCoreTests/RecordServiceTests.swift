@@ -31,6 +31,16 @@ final class MemoryRepository: RecordRepository {
     }
 
     func log(_ patient: PatientID) -> [AccessLogEntry] { state.withLock { $0.logs[patient] ?? [] } }
+
+    func readAccessLog(_ patient: PatientID, _ query: AccessLogQuery) async throws -> [SequencedLogEntry] {
+        let all = log(patient).enumerated().map { SequencedLogEntry(sequence: UInt64($0.offset + 1), entry: $0.element) }
+        let ordered = query.newestFirst ? all.reversed() : all
+        let after = ordered.drop { entry in
+            guard let cursor = query.after else { return false }
+            return query.newestFirst ? entry.sequence >= cursor : entry.sequence <= cursor
+        }
+        return Array(after.filter { query.matches($0.entry) }.prefix(query.limit))
+    }
 }
 
 @Suite struct RecordServiceTests {

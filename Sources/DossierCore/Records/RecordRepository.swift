@@ -34,8 +34,30 @@ public struct RecordTransaction: Sendable {
     }
 }
 
+/// Which part of a record's access log to read.
+public struct AccessLogQuery: Sendable {
+    /// Newest first (descending sequence) or oldest first.
+    public var newestFirst: Bool
+    /// Only entries after this one in the reading order (exclusive); nil = from the start.
+    public var after: UInt64?
+    /// At most this many matching entries.
+    public var limit: Int
+    /// Keeps an entry.
+    public var matches: @Sendable (AccessLogEntry) -> Bool
+
+    public init(newestFirst: Bool, after: UInt64?, limit: Int, matches: @escaping @Sendable (AccessLogEntry) -> Bool = { _ in true }) {
+        self.newestFirst = newestFirst
+        self.after = after
+        self.limit = limit
+        self.matches = matches
+    }
+}
+
 /// Storage of records and their access logs, as the domain needs it.
 public protocol RecordRepository: Sendable {
+    /// Reads a record's access log (committed entries only).
+    func readAccessLog(_ patient: PatientID, _ query: AccessLogQuery) async throws -> [SequencedLogEntry]
+
     /// Runs `body` with exclusive access to the records of `patients` (each listed once), then
     /// commits every staged change atomically and durably before returning `body`'s result.
     /// `body` runs off any event loop and must not block on anything but computation.
