@@ -33,7 +33,7 @@ public enum AccessAuthorization {
         case (.removeDelegate, .delegate):
             return .allowed(.delegate)
         case (.nameDelegate, _):
-            return .denied(reason: "only the patient names delegates")
+            return .denied(reason: "PATIENT_ONLY")
         case (_, .patient) where operation != .removeDelegate:
             return .allowed(.patient)
         case (_, .delegate) where operation != .removeDelegate:
@@ -41,9 +41,9 @@ public enum AccessAuthorization {
         case (.setReferringPhysician, .operator):
             return .allowed(.operator)
         case (_, .none):
-            return .denied(reason: "no relationship with the record")
+            return .denied(reason: "NO_ACCESS")
         default:
-            return .denied(reason: "only the patient or their delegate decides access")
+            return .denied(reason: "PATIENT_OR_DELEGATE_ONLY")
         }
     }
 }

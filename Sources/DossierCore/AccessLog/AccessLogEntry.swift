@@ -37,7 +37,7 @@ public struct AccessLogEntry: Sendable, Hashable {
     public var operation: LoggedOperation
     public var documentIDs: [String]
     public var outcome: AccessOutcome
-    /// Short, fixed English text (a denial's reason, a failure's reason); never health data.
+    /// A stable upper-snake code (a denial's or failure's reason, e.g. "NO_ACCESS"); never health data.
     public var reason: String
     public var emergency: Bool
 

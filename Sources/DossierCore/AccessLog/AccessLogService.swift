@@ -39,8 +39,8 @@ public struct AccessLogService: Sendable {
         switch relation {
         case .patient: .allowed(.patient)
         case .delegate: .allowed(.delegate)
-        case .none: .denied(reason: "no relationship with the record")
-        default: .denied(reason: "only the patient or their delegate reads the access log")
+        case .none: .denied(reason: "NO_ACCESS")
+        default: .denied(reason: "PATIENT_OR_DELEGATE_ONLY")
         }
     }
 

@@ -8,7 +8,7 @@ public enum RecordOperation: String, Sendable, Hashable, CaseIterable {
 /// The outcome of an authorization decision.
 public enum AccessDecision: Sendable, Hashable {
     case allowed(AccessBasis)
-    /// `reason` is a short, fixed English text for the access log; never health data.
+    /// `reason` is a stable upper-snake code for the access log (e.g. "NO_ACCESS"); never health data.
     case denied(reason: String)
 
     public var isAllowed: Bool {
@@ -67,11 +67,11 @@ public enum RecordAuthorization {
             (.requestDeletion, .delegate):
             return .allowed(.delegate)
         case (.read, .professional(let access)):
-            return state == .active ? .allowed(access.basis) : .denied(reason: "record is not active")
+            return state == .active ? .allowed(access.basis) : .denied(reason: "RECORD_NOT_ACTIVE")
         case (_, .none):
-            return .denied(reason: "no relationship with the record")
+            return .denied(reason: "NO_ACCESS")
         default:
-            return .denied(reason: "operation not allowed for this caller")
+            return .denied(reason: "OPERATION_NOT_ALLOWED")
         }
     }
 }

@@ -14,12 +14,15 @@ struct RecordOperationRunner: Sendable {
         let result: Result<T, DossierError> = try await repository.transact(patient) { tx in
             let relation = RecordRelation.of(caller, to: patient, record: tx.current, settings: tx.settings, at: now)
             let decision = authorize(relation, tx.current?.state(at: now))
-            guard case .allowed(let basis) = decision else {
-                if case .denied(let reason) = decision {
-                    tx.log(AccessLogEntry(time: now, actor: caller, basis: .none, operation: operation, outcome: .denied, reason: reason))
-                }
-                // The same answer whether or not the record exists.
-                return .failure(.permissionDenied())
+            let basis: AccessBasis
+            switch decision {
+            case .allowed(let allowed):
+                basis = allowed
+            case .denied(let reason):
+                tx.log(AccessLogEntry(time: now, actor: caller, basis: .none, operation: operation, outcome: .denied, reason: reason))
+                // The same answer whether or not the record exists: a caller without a path to
+                // the record always gets NO_ACCESS.
+                return .failure(DossierError(.permissionDenied, "permission denied", reason: reason))
             }
             let before = tx
             do {
