@@ -40,7 +40,11 @@ public final class DossierServer: Service {
         let access = AccessService(repository: store, clock: clock)
         let methods =
             RecordsHandler(records: records).serverMethods
-            + AccessHandler(access: access).serverMethods
+            + AccessHandler(
+                access: access,
+                presence: PresenceCodeService(
+                    repository: store, policy: configuration.presenceCodes, clock: clock, digest: PresenceCodeDigest.sha256)
+            ).serverMethods
             + AccessLogHandler(log: AccessLogService(repository: store, clock: clock)).serverMethods
             + HealthHandler(state: servingState, version: Self.version).serverMethods
         let dispatcher = Dispatcher(methods: methods, logger: logger)

@@ -7,6 +7,7 @@ public struct ServerConfiguration: Sendable {
     public var transport: ServerTransportConfiguration
     public var store: StoreConfiguration
     public var policy: RecordPolicy
+    public var presenceCodes: PresenceCodePolicy = .init()
     /// Event-loop threads (default: one per core).
     public var eventLoopThreads: Int
 

@@ -21,6 +21,7 @@ enum AccessSettingsCodec {
                     let stored = try Dossier_Storage_V1_StoredEmergencyPreference(serializedBytes: bytes)
                     settings.emergencyRefused = stored.refused
                     settings.emergencyPreferenceUpdatedAt = Time.date(stored.updatedAtUs)
+                case .presenceCode: settings.presenceCode = try decodePresenceCode(bytes)
                 case nil: throw CorruptValueError(family: Keys.Family.grants)
                 }
                 return true
@@ -56,6 +57,13 @@ enum AccessSettingsCodec {
         for block in updated.blocks where !current.blocks.contains(block) {
             batch.put(Keys.setting(patient, .block, id: block.professionalID), try encode(block), in: family)
         }
+        if updated.presenceCode != current.presenceCode {
+            if let code = updated.presenceCode {
+                batch.put(Keys.setting(patient, .presenceCode), try encode(code), in: family)
+            } else {
+                batch.delete(Keys.setting(patient, .presenceCode), in: family)
+            }
+        }
         if updated.emergencyRefused != current.emergencyRefused
             || updated.emergencyPreferenceUpdatedAt != current.emergencyPreferenceUpdatedAt
         {
@@ -67,6 +75,30 @@ enum AccessSettingsCodec {
     }
 
     // MARK: - Values
+
+    static func encode(_ code: PresenceCode) throws -> [UInt8] {
+        var stored = Dossier_Storage_V1_StoredPresenceCode()
+        stored.digest = code.digest
+        stored.issuedAtUs = Time.micros(code.issuedAt)
+        stored.issuedBy = ActorCodec.encode(code.issuedBy)
+        stored.expiresAtUs = Time.micros(code.expiresAt)
+        stored.scope = code.scope.rawValue
+        stored.mode = code.mode.rawValue
+        stored.accessDurationUs = Int64(code.accessDuration * 1_000_000)
+        stored.redeemedAtUs = Time.micros(code.redeemedAt)
+        return try stored.serializedBytes()
+    }
+
+    static func decodePresenceCode(_ bytes: [UInt8]) throws -> PresenceCode {
+        let stored = try Dossier_Storage_V1_StoredPresenceCode(serializedBytes: bytes)
+        guard let issuedAt = Time.date(stored.issuedAtUs), let expiresAt = Time.date(stored.expiresAtUs),
+            let scope = AccessScope(rawValue: stored.scope), let mode = AccessMode(rawValue: stored.mode)
+        else { throw CorruptValueError(family: Keys.Family.grants) }
+        return PresenceCode(
+            digest: stored.digest, issuedAt: issuedAt, issuedBy: try ActorCodec.decode(stored.issuedBy), expiresAt: expiresAt,
+            scope: scope, mode: mode, accessDuration: Double(stored.accessDurationUs) / 1_000_000,
+            redeemedAt: Time.date(stored.redeemedAtUs))
+    }
 
     static func encode(_ grant: AccessGrant) throws -> [UInt8] {
         var stored = Dossier_Storage_V1_StoredGrant()

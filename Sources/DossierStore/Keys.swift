@@ -45,6 +45,7 @@ enum Keys {
         case delegation = 0x44   // "D" ‖ delegate id → StoredDelegation
         case block = 0x42        // "B" ‖ professional id → StoredBlock
         case emergency = 0x45    // "E" → StoredEmergencyPreference
+        case presenceCode = 0x50 // "P" → StoredPresenceCode
     }
 
     /// `grants`: patient ‖ 0x00 — the prefix of all of one record's access settings.

@@ -8,7 +8,50 @@ struct AccessCommand: AsyncParsableCommand {
         commandName: "access",
         abstract: "Who may access a record: grants, blocks, delegates, referring physician, emergency preference.",
         subcommands: [Grant.self, Revoke.self, List.self, Block.self, Unblock.self, Delegate.self, Undelegate.self,
-                      Referring.self, EmergencyPreference.self, Mine.self])
+                      Referring.self, EmergencyPreference.self, Mine.self, Code.self, Redeem.self])
+
+    struct Code: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Issue a presence code to hand over in a consultation (patient, delegate).")
+        @OptionGroup var connection: ConnectionOptions
+        @Argument var patientID: String
+        @Flag(help: "Extended scope (default: standard).") var extended = false
+        @Flag(help: "Read only (default: read and deposit).") var readOnly = false
+        @Option(help: "Hours of access once redeemed (default: the server's, 24).") var hours: Double?
+
+        func run() async throws {
+            let response = try await connection.withClient { client in
+                try await client.access.issuePresenceCode(.with {
+                    $0.patientID = patientID
+                    $0.scope = extended ? .extended : .standard
+                    $0.mode = readOnly ? .read : .readWrite
+                    if let hours { $0.accessDuration = .init(seconds: Int64(hours * 3600), nanos: 0) }
+                }, options: connection.callOptions)
+            }
+            if connection.json { return try Output.print(response, json: true) }
+            Output.table([
+                ("code", response.code), ("redeem before", Output.timestamp(response.codeExpiresAt, isSet: response.hasCodeExpiresAt)),
+                ("access", "\(response.scope) \(response.mode) for \(response.accessDuration.seconds / 3600) h"),
+            ])
+        }
+    }
+
+    struct Redeem: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Redeem a patient's presence code (professional).")
+        @OptionGroup var connection: ConnectionOptions
+        @Argument var patientID: String
+        @Argument var code: String
+
+        func run() async throws {
+            let response = try await connection.withClient { client in
+                try await client.access.redeemPresenceCode(.with {
+                    $0.patientID = patientID
+                    $0.code = code
+                }, options: connection.callOptions)
+            }
+            if connection.json { return try Output.print(response, json: true) }
+            GrantTable.show([response.grant])
+        }
+    }
 
     struct Grant: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Grant a professional or organisation access (patient, delegate).")

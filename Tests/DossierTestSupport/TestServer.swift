@@ -12,14 +12,18 @@ public final class TestServer: Sendable {
     public let server: DossierServer
     public let port: Int
 
-    public init(pki: TestPKI? = nil, dataDirectory: String? = nil, policy: RecordPolicy = .init()) async throws {
+    public init(
+        pki: TestPKI? = nil, dataDirectory: String? = nil, policy: RecordPolicy = .init(),
+        presenceCodes: PresenceCodePolicy = .init()
+    ) async throws {
         let pki = try pki ?? TestPKI()
         let dataDirectory = dataDirectory
             ?? FileManager.default.temporaryDirectory.appendingPathComponent("dossier-data-\(UUID().uuidString)").path
-        let configuration = ServerConfiguration(
+        var configuration = ServerConfiguration(
             transport: ServerTransportConfiguration(host: "127.0.0.1", port: 0, tls: try pki.serverFiles()),
             store: StoreConfiguration(path: dataDirectory, threads: 8, blockCacheBytes: 8 << 20),
             policy: policy, eventLoopThreads: 2)
+        configuration.presenceCodes = presenceCodes
         var logger = Logger(label: "dossierd-test")
         logger.logLevel = .warning
         server = try DossierServer(configuration: configuration, logger: logger)

@@ -2,6 +2,7 @@
 public enum AccessOperation: String, Sendable, Hashable, CaseIterable {
     case grant, revoke, listGrants, block, unblock, listBlocks, setReferringPhysician
     case nameDelegate, removeDelegate, listDelegates, setEmergencyPreference, getEmergencyPreference
+    case issuePresenceCode
 
     var logged: LoggedOperation {
         switch self {
@@ -17,6 +18,7 @@ public enum AccessOperation: String, Sendable, Hashable, CaseIterable {
         case .listDelegates: .listDelegates
         case .setEmergencyPreference: .setEmergencyPreference
         case .getEmergencyPreference: .getEmergencyPreference
+        case .issuePresenceCode: .issuePresenceCode
         }
     }
 }

@@ -148,16 +148,19 @@ public struct RecordAccessSettings: Sendable, Hashable {
     public var emergencyRefused: Bool
     /// When the emergency preference was last changed.
     public var emergencyPreferenceUpdatedAt: Date?
+    /// The outstanding presence code, if any (one per record).
+    public var presenceCode: PresenceCode?
 
     public init(
         grants: [AccessGrant] = [], delegations: [Delegation] = [], blocks: [ProfessionalBlock] = [],
-        emergencyRefused: Bool = false, emergencyPreferenceUpdatedAt: Date? = nil
+        emergencyRefused: Bool = false, emergencyPreferenceUpdatedAt: Date? = nil, presenceCode: PresenceCode? = nil
     ) {
         self.grants = grants
         self.delegations = delegations
         self.blocks = blocks
         self.emergencyRefused = emergencyRefused
         self.emergencyPreferenceUpdatedAt = emergencyPreferenceUpdatedAt
+        self.presenceCode = presenceCode
     }
 
     public func activeDelegates(at now: Date) -> Set<String> {

@@ -6,6 +6,7 @@ import SwiftProtobuf
 /// `dossier.v1.Access`: the patient's decisions about who may access the record.
 struct AccessHandler: Dossier_V1_AccessService {
     let access: AccessService
+    let presence: PresenceCodeService
 
     private var now: Date { access.clock() }
 
@@ -149,16 +150,32 @@ struct AccessHandler: Dossier_V1_AccessService {
         }
     }
 
-    // Not implemented yet: presence codes, emergency access, the delegate's own list. They
-    // answer UNIMPLEMENTED like every rpc of proto/ that has no use case yet.
-
     func issuePresenceCode(_ request: Dossier_V1_IssuePresenceCodeRequest, context: CallContext) async throws -> Dossier_V1_IssuePresenceCodeResponse {
-        throw Self.notImplemented
+        let patient = try PatientID(validating: request.patientID)
+        let scope = request.scope == .unspecified ? .standard : try AccessScope(request.scope, field: "scope")
+        let mode = request.mode == .unspecified ? .readWrite : try AccessMode(request.mode, field: "mode")
+        let duration = request.hasAccessDuration
+            ? Double(request.accessDuration.seconds) + Double(request.accessDuration.nanos) / 1e9 : nil
+        let (code, issued) = try await presence.issue(patient, scope: scope, mode: mode, accessDuration: duration, by: context.principal)
+        return .with {
+            $0.code = String(code.prefix(4)) + "-" + String(code.dropFirst(4))
+            $0.codeExpiresAt = Google_Protobuf_Timestamp(date: issued.expiresAt)
+            $0.scope = Dossier_V1_AccessScope(issued.scope)
+            $0.mode = Dossier_V1_AccessMode(issued.mode)
+            $0.accessDuration = Google_Protobuf_Duration(seconds: Int64(issued.accessDuration), nanos: 0)
+        }
     }
 
     func redeemPresenceCode(_ request: Dossier_V1_RedeemPresenceCodeRequest, context: CallContext) async throws -> Dossier_V1_RedeemPresenceCodeResponse {
-        throw Self.notImplemented
+        let patient = try PatientID(validating: request.patientID)
+        guard !request.code.isEmpty, request.code.count <= 32 else { throw DossierError.missingField("code") }
+        let grant = try await presence.redeem(patient, code: request.code, by: context.principal)
+        return .with { $0.grant = Dossier_V1_AccessGrant(grant, patient: patient, at: now) }
     }
+
+    // Not implemented yet: emergency access and the delegate's own list. They
+    // answer UNIMPLEMENTED like every rpc of proto/ that has no use case yet.
+
 
     func listMyDelegations(_ request: Dossier_V1_ListMyDelegationsRequest, context: CallContext) async throws -> Dossier_V1_ListMyDelegationsResponse {
         throw Self.notImplemented

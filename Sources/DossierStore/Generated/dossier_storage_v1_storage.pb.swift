@@ -276,6 +276,42 @@ nonisolated struct Dossier_Storage_V1_StoredEmergencyPreference: Sendable {
   init() {}
 }
 
+/// The record's outstanding presence code (`grants` family, type byte 'P'); only its digest.
+nonisolated struct Dossier_Storage_V1_StoredPresenceCode: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var digest: String = String()
+
+  var issuedAtUs: Int64 = 0
+
+  var issuedBy: Dossier_Storage_V1_StoredActor {
+    get {_issuedBy ?? Dossier_Storage_V1_StoredActor()}
+    set {_issuedBy = newValue}
+  }
+  /// Returns true if `issuedBy` has been explicitly set.
+  var hasIssuedBy: Bool {self._issuedBy != nil}
+  /// Clears the value of `issuedBy`. Subsequent reads from it will return its default value.
+  mutating func clearIssuedBy() {self._issuedBy = nil}
+
+  var expiresAtUs: Int64 = 0
+
+  var scope: String = String()
+
+  var mode: String = String()
+
+  var accessDurationUs: Int64 = 0
+
+  var redeemedAtUs: Int64 = 0
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+
+  fileprivate var _issuedBy: Dossier_Storage_V1_StoredActor? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "dossier.storage.v1"
@@ -777,6 +813,75 @@ nonisolated extension Dossier_Storage_V1_StoredEmergencyPreference: SwiftProtobu
   static func ==(lhs: Dossier_Storage_V1_StoredEmergencyPreference, rhs: Dossier_Storage_V1_StoredEmergencyPreference) -> Bool {
     if lhs.refused != rhs.refused {return false}
     if lhs.updatedAtUs != rhs.updatedAtUs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dossier_Storage_V1_StoredPresenceCode: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".StoredPresenceCode"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}digest\0\u{3}issued_at_us\0\u{3}issued_by\0\u{3}expires_at_us\0\u{1}scope\0\u{1}mode\0\u{3}access_duration_us\0\u{3}redeemed_at_us\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.digest) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.issuedAtUs) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._issuedBy) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.expiresAtUs) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.scope) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.mode) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.accessDurationUs) }()
+      case 8: try { try decoder.decodeSingularInt64Field(value: &self.redeemedAtUs) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.digest.isEmpty {
+      try visitor.visitSingularStringField(value: self.digest, fieldNumber: 1)
+    }
+    if self.issuedAtUs != 0 {
+      try visitor.visitSingularInt64Field(value: self.issuedAtUs, fieldNumber: 2)
+    }
+    try { if let v = self._issuedBy {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if self.expiresAtUs != 0 {
+      try visitor.visitSingularInt64Field(value: self.expiresAtUs, fieldNumber: 4)
+    }
+    if !self.scope.isEmpty {
+      try visitor.visitSingularStringField(value: self.scope, fieldNumber: 5)
+    }
+    if !self.mode.isEmpty {
+      try visitor.visitSingularStringField(value: self.mode, fieldNumber: 6)
+    }
+    if self.accessDurationUs != 0 {
+      try visitor.visitSingularInt64Field(value: self.accessDurationUs, fieldNumber: 7)
+    }
+    if self.redeemedAtUs != 0 {
+      try visitor.visitSingularInt64Field(value: self.redeemedAtUs, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Dossier_Storage_V1_StoredPresenceCode, rhs: Dossier_Storage_V1_StoredPresenceCode) -> Bool {
+    if lhs.digest != rhs.digest {return false}
+    if lhs.issuedAtUs != rhs.issuedAtUs {return false}
+    if lhs._issuedBy != rhs._issuedBy {return false}
+    if lhs.expiresAtUs != rhs.expiresAtUs {return false}
+    if lhs.scope != rhs.scope {return false}
+    if lhs.mode != rhs.mode {return false}
+    if lhs.accessDurationUs != rhs.accessDurationUs {return false}
+    if lhs.redeemedAtUs != rhs.redeemedAtUs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
