@@ -43,7 +43,8 @@ public final class DossierServer: Service {
             + AccessHandler(
                 access: access,
                 presence: PresenceCodeService(
-                    repository: store, policy: configuration.presenceCodes, clock: clock, digest: PresenceCodeDigest.sha256)
+                    repository: store, policy: configuration.presenceCodes, clock: clock, digest: PresenceCodeDigest.sha256),
+                emergency: EmergencyAccessService(repository: store, policy: configuration.emergency, clock: clock)
             ).serverMethods
             + AccessLogHandler(log: AccessLogService(repository: store, clock: clock)).serverMethods
             + HealthHandler(state: servingState, version: Self.version).serverMethods

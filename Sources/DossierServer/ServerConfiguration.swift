@@ -8,6 +8,7 @@ public struct ServerConfiguration: Sendable {
     public var store: StoreConfiguration
     public var policy: RecordPolicy
     public var presenceCodes: PresenceCodePolicy = .init()
+    public var emergency: EmergencyPolicy = .init()
     /// Event-loop threads (default: one per core).
     public var eventLoopThreads: Int
 

@@ -8,7 +8,25 @@ struct AccessCommand: AsyncParsableCommand {
         commandName: "access",
         abstract: "Who may access a record: grants, blocks, delegates, referring physician, emergency preference.",
         subcommands: [Grant.self, Revoke.self, List.self, Block.self, Unblock.self, Delegate.self, Undelegate.self,
-                      Referring.self, EmergencyPreference.self, Mine.self, Code.self, Redeem.self])
+                      Referring.self, EmergencyPreference.self, Mine.self, Code.self, Redeem.self, Emergency.self])
+
+    struct Emergency: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Open emergency (break-glass) access with a mandatory reason (professional).")
+        @OptionGroup var connection: ConnectionOptions
+        @Argument var patientID: String
+        @Option(help: "Why (10 to 500 characters); shown to the patient.") var reason: String
+
+        func run() async throws {
+            let response = try await connection.withClient { client in
+                try await client.access.openEmergencyAccess(.with {
+                    $0.patientID = patientID
+                    $0.reason = reason
+                }, options: connection.callOptions)
+            }
+            if connection.json { return try Output.print(response, json: true) }
+            GrantTable.show([response.grant])
+        }
+    }
 
     struct Code: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Issue a presence code to hand over in a consultation (patient, delegate).")

@@ -198,8 +198,11 @@ import Testing
         #expect(preference.preference == .refuse)
         #expect(try await cast.alice.access.getEmergencyPreference(.with { $0.patientID = Self.alice }).preference == .refuse)
         #expect(await code { _ = try await cast.nurse.access.getEmergencyPreference(.with { $0.patientID = Self.alice }) } == .permissionDenied)
-        // Not implemented parts say so.
-        #expect(await code { _ = try await cast.nurse.access.openEmergencyAccess(.with { $0.patientID = Self.alice }) } == .unimplemented)
+        // The patient refused emergency access in advance.
+        #expect(await code { _ = try await cast.nurse.access.openEmergencyAccess(.with {
+            $0.patientID = Self.alice
+            $0.reason = "unconscious patient in the emergency room"
+        }) } == .permissionDenied)
         await cast.end()
     }
 

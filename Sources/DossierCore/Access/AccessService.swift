@@ -255,7 +255,9 @@ public struct AccessService: Sendable {
                 answer = tx.current?.state(at: now) == .active ? (access.basis, access) : (.none, nil)
             case .none: answer = (.none, nil)
             }
-            tx.log(AccessLogEntry(time: now, actor: caller, basis: answer.0, operation: .getMyAccess, outcome: .success))
+            tx.log(AccessLogEntry(
+                time: now, actor: caller, basis: answer.0, operation: .getMyAccess, outcome: .success,
+                emergency: answer.0 == .emergency))
             return answer
         }
     }

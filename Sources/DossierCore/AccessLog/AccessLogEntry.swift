@@ -7,7 +7,7 @@ public enum LoggedOperation: String, Sendable, Hashable, CaseIterable {
     case grantAccess, revokeAccess, listGrants, blockProfessional, unblockProfessional, listBlocks
     case setReferringPhysician, nameDelegate, removeDelegate, listDelegates
     case setEmergencyPreference, getEmergencyPreference, getMyAccess
-    case listAccessLog, issuePresenceCode, redeemPresenceCode
+    case listAccessLog, issuePresenceCode, redeemPresenceCode, openEmergencyAccess
 
     public init(_ operation: RecordOperation) {
         switch operation {

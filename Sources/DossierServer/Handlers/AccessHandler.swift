@@ -7,6 +7,7 @@ import SwiftProtobuf
 struct AccessHandler: Dossier_V1_AccessService {
     let access: AccessService
     let presence: PresenceCodeService
+    let emergency: EmergencyAccessService
 
     private var now: Date { access.clock() }
 
@@ -173,7 +174,13 @@ struct AccessHandler: Dossier_V1_AccessService {
         return .with { $0.grant = Dossier_V1_AccessGrant(grant, patient: patient, at: now) }
     }
 
-    // Not implemented yet: emergency access and the delegate's own list. They
+    func openEmergencyAccess(_ request: Dossier_V1_OpenEmergencyAccessRequest, context: CallContext) async throws -> Dossier_V1_OpenEmergencyAccessResponse {
+        let patient = try PatientID(validating: request.patientID)
+        let grant = try await emergency.open(patient, reason: request.reason, by: context.principal)
+        return .with { $0.grant = Dossier_V1_AccessGrant(grant, patient: patient, at: now) }
+    }
+
+    // Not implemented yet: the delegate's own list of delegations. It
     // answer UNIMPLEMENTED like every rpc of proto/ that has no use case yet.
 
 
@@ -181,9 +188,6 @@ struct AccessHandler: Dossier_V1_AccessService {
         throw Self.notImplemented
     }
 
-    func openEmergencyAccess(_ request: Dossier_V1_OpenEmergencyAccessRequest, context: CallContext) async throws -> Dossier_V1_OpenEmergencyAccessResponse {
-        throw Self.notImplemented
-    }
 
     static let notImplemented = DossierError(.unimplemented, "not implemented yet", reason: "NOT_IMPLEMENTED")
 }
