@@ -47,6 +47,7 @@ public final class DossierServer: Service {
                 emergency: EmergencyAccessService(repository: store, policy: configuration.emergency, clock: clock)
             ).serverMethods
             + AccessLogHandler(log: AccessLogService(repository: store, clock: clock)).serverMethods
+            + NotificationsHandler(notifications: NotificationService(repository: store, clock: clock)).serverMethods
             + HealthHandler(state: servingState, version: Self.version).serverMethods
         let dispatcher = Dispatcher(methods: methods, logger: logger)
         do {

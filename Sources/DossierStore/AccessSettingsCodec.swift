@@ -22,6 +22,8 @@ enum AccessSettingsCodec {
                     settings.emergencyRefused = stored.refused
                     settings.emergencyPreferenceUpdatedAt = Time.date(stored.updatedAtUs)
                 case .presenceCode: settings.presenceCode = try decodePresenceCode(bytes)
+                case .knownAccessor:
+                    settings.knownAccessors.insert(String(decoding: key.dropFirst(prefix.count + 1), as: UTF8.self))
                 case nil: throw CorruptValueError(family: Keys.Family.grants)
                 }
                 return true
@@ -56,6 +58,9 @@ enum AccessSettingsCodec {
         }
         for block in updated.blocks where !current.blocks.contains(block) {
             batch.put(Keys.setting(patient, .block, id: block.professionalID), try encode(block), in: family)
+        }
+        for accessor in updated.knownAccessors.subtracting(current.knownAccessors) {
+            batch.put(Keys.setting(patient, .knownAccessor, id: accessor), [UInt8](), in: family)
         }
         if updated.presenceCode != current.presenceCode {
             if let code = updated.presenceCode {

@@ -33,6 +33,7 @@ public final class DossierStore: Sendable {
         let records: ColumnFamily
         let grants: ColumnFamily
         let accessLog: ColumnFamily
+        let notifications: ColumnFamily
     }
 
     /// Opens (or creates) the store. Fails fast with a clear message on an unusable directory.
@@ -46,7 +47,8 @@ public final class DossierStore: Sendable {
         families = Families(
             records: database.family(Keys.Family.records)!,
             grants: database.family(Keys.Family.grants)!,
-            accessLog: database.family(Keys.Family.accessLog)!)
+            accessLog: database.family(Keys.Family.accessLog)!,
+            notifications: database.family(Keys.Family.notifications)!)
         executor = BlockingExecutor(threads: configuration.threads, name: "dossier-store")
     }
 
@@ -96,15 +98,16 @@ extension DossierStore: RecordRepository {
             try AccessSettingsCodec.stage(settings, replacing: transaction.settings, of: patient, in: batch, family: families.grants)
         }
         // A log belongs to a record: attempts on a record that does not exist have nowhere to go.
-        guard !transaction.logEntries.isEmpty, transaction.updated != nil || transaction.current != nil else {
-            return
-        }
+        guard transaction.record != nil else { return }
         var head = try logHead(patient)
         for entry in transaction.logEntries {
             head += 1
             batch.put(Keys.logEntry(patient, sequence: head), try RecordCodec.encode(entry, sequence: head), in: families.accessLog)
         }
-        batch.put(Keys.logHead(patient), Keys.encode(head), in: families.accessLog)
+        if !transaction.logEntries.isEmpty {
+            batch.put(Keys.logHead(patient), Keys.encode(head), in: families.accessLog)
+        }
+        try stageNotifications(transaction, logHead: head, now: transaction.logEntries.last?.time ?? Date(), in: batch)
     }
 
     func loadRecord(_ patient: PatientID) throws -> Record? {

@@ -13,7 +13,8 @@ enum Keys {
         static let grants = "grants"
         static let accessLog = "access_log"
         static let meta = "meta"
-        static let all = [records, documents, contents, grants, accessLog, meta]
+        static let notifications = "notifications"
+        static let all = [records, documents, contents, grants, accessLog, notifications, meta]
     }
 
     /// `records`: patient id → StoredRecord.
@@ -46,6 +47,7 @@ enum Keys {
         case block = 0x42        // "B" ‖ professional id → StoredBlock
         case emergency = 0x45    // "E" → StoredEmergencyPreference
         case presenceCode = 0x50 // "P" → StoredPresenceCode
+        case knownAccessor = 0x53 // "S" ‖ kind:id → empty (accessed the record before)
     }
 
     /// `grants`: patient ‖ 0x00 — the prefix of all of one record's access settings.
@@ -55,6 +57,12 @@ enum Keys {
 
     static func setting(_ patient: PatientID, _ kind: Setting, id: String = "") -> [UInt8] {
         settingsPrefix(patient) + [kind.rawValue] + Array(id.utf8)
+    }
+
+    /// `notifications`: patient ‖ 0x00 ‖ id (u64 big-endian) → StoredNotification; the head
+    /// (last id) at patient ‖ 0x01, as for the access log.
+    static func notification(_ patient: PatientID, id: UInt64) -> [UInt8] {
+        logEntry(patient, sequence: id)
     }
 
     static func encode(_ value: UInt64) -> [UInt8] {

@@ -32,6 +32,8 @@ final class MemoryRepository: RecordRepository {
 
     func log(_ patient: PatientID) -> [AccessLogEntry] { state.withLock { $0.logs[patient] ?? [] } }
 
+    func readNotifications(_ patient: PatientID) async throws -> [PatientNotification] { [] }
+
     func readAccessLog(_ patient: PatientID, _ query: AccessLogQuery) async throws -> [SequencedLogEntry] {
         let all = log(patient).enumerated().map { SequencedLogEntry(sequence: UInt64($0.offset + 1), entry: $0.element) }
         let ordered = query.newestFirst ? all.reversed() : all

@@ -150,6 +150,9 @@ public struct RecordAccessSettings: Sendable, Hashable {
     public var emergencyPreferenceUpdatedAt: Date?
     /// The outstanding presence code, if any (one per record).
     public var presenceCode: PresenceCode?
+    /// Professionals and organisations that have accessed the record (for first-access
+    /// notifications).
+    public var knownAccessors: Set<String> = []
 
     public init(
         grants: [AccessGrant] = [], delegations: [Delegation] = [], blocks: [ProfessionalBlock] = [],

@@ -58,6 +58,7 @@ public struct EmergencyAccessService: Sendable {
                     mode: .readWrite, createdAt: now, createdBy: caller, expiresAt: now + duration, emergencyReason: trimmed)
                 settings.grants.append(grant)
                 tx.updatedSettings = settings
+                tx.notifications.append(NotificationDraft(kind: .emergencyAccess, actor: caller, grantID: grant.id))
                 return grant
             })
     }

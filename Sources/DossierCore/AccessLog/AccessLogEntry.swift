@@ -8,6 +8,7 @@ public enum LoggedOperation: String, Sendable, Hashable, CaseIterable {
     case setReferringPhysician, nameDelegate, removeDelegate, listDelegates
     case setEmergencyPreference, getEmergencyPreference, getMyAccess
     case listAccessLog, issuePresenceCode, redeemPresenceCode, openEmergencyAccess
+    case listNotifications, markNotificationsRead
 
     public init(_ operation: RecordOperation) {
         switch operation {

@@ -27,6 +27,7 @@ struct RecordOperationRunner: Sendable {
             let before = tx
             do {
                 let value = try body(&tx, basis)
+                Self.noticeFirstAccess(by: caller, basis: basis, in: &tx)
                 tx.log(AccessLogEntry(
                     time: now, actor: caller, basis: basis, operation: operation, outcome: .success,
                     emergency: basis == .emergency))
@@ -40,6 +41,20 @@ struct RecordOperationRunner: Sendable {
             }
         }
         return try result.get()
+    }
+
+    /// The first successful access of a professional or organisation to the record notifies the
+    /// patient, whatever the path (referring physician, grant, presence code, emergency).
+    static func noticeFirstAccess(by caller: Principal, basis: AccessBasis, in tx: inout RecordTransaction) {
+        guard caller.kind == .professional || caller.kind == .organisation,
+            [.referringPhysician, .grant, .presenceCode, .emergency].contains(basis), tx.record != nil
+        else { return }
+        var settings = tx.effectiveSettings
+        let key = "\(caller.kind.rawValue):\(caller.id)"
+        guard !settings.knownAccessors.contains(key) else { return }
+        settings.knownAccessors.insert(key)
+        tx.updatedSettings = settings
+        tx.notifications.append(NotificationDraft(kind: .firstAccess, actor: caller))
     }
 
     /// The record, or NOT_FOUND (only ever reached by callers allowed to know).

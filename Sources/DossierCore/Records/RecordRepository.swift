@@ -14,6 +14,10 @@ public struct RecordTransaction: Sendable {
     public var updatedSettings: RecordAccessSettings?
     /// Entries to append to this record's access log, in order.
     public var logEntries: [AccessLogEntry] = []
+    /// Notifications to add for the patient (tied to the last log entry of the transaction).
+    public var notifications: [NotificationDraft] = []
+    /// Marks notifications read: these ids, and all up to `markReadUpTo` (inclusive).
+    public var markRead: (ids: Set<UInt64>, upTo: UInt64, at: Date)?
 
     public init(patientID: PatientID, current: Record?, settings: RecordAccessSettings = .init()) {
         self.patientID = patientID
@@ -55,6 +59,9 @@ public struct AccessLogQuery: Sendable {
 
 /// Storage of records and their access logs, as the domain needs it.
 public protocol RecordRepository: Sendable {
+    /// A record's notifications, newest first (committed ones only).
+    func readNotifications(_ patient: PatientID) async throws -> [PatientNotification]
+
     /// Reads a record's access log (committed entries only).
     func readAccessLog(_ patient: PatientID, _ query: AccessLogQuery) async throws -> [SequencedLogEntry]
 

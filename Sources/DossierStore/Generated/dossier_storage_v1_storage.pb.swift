@@ -312,6 +312,45 @@ nonisolated struct Dossier_Storage_V1_StoredPresenceCode: Sendable {
   fileprivate var _issuedBy: Dossier_Storage_V1_StoredActor? = nil
 }
 
+/// A notification for the patient (`notifications` family).
+nonisolated struct Dossier_Storage_V1_StoredNotification: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var id: UInt64 = 0
+
+  /// "firstAccess", "emergencyAccess", "newDocument", "grantExpiring".
+  var kind: String = String()
+
+  var createdAtUs: Int64 = 0
+
+  var readAtUs: Int64 = 0
+
+  var actor: Dossier_Storage_V1_StoredActor {
+    get {_actor ?? Dossier_Storage_V1_StoredActor()}
+    set {_actor = newValue}
+  }
+  /// Returns true if `actor` has been explicitly set.
+  var hasActor: Bool {self._actor != nil}
+  /// Clears the value of `actor`. Subsequent reads from it will return its default value.
+  mutating func clearActor() {self._actor = nil}
+
+  var documentIds: [String] = []
+
+  var grantID: String = String()
+
+  var expiresAtUs: Int64 = 0
+
+  var logSequence: UInt64 = 0
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+
+  fileprivate var _actor: Dossier_Storage_V1_StoredActor? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "dossier.storage.v1"
@@ -882,6 +921,80 @@ nonisolated extension Dossier_Storage_V1_StoredPresenceCode: SwiftProtobuf.Messa
     if lhs.mode != rhs.mode {return false}
     if lhs.accessDurationUs != rhs.accessDurationUs {return false}
     if lhs.redeemedAtUs != rhs.redeemedAtUs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dossier_Storage_V1_StoredNotification: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".StoredNotification"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}kind\0\u{3}created_at_us\0\u{3}read_at_us\0\u{1}actor\0\u{3}document_ids\0\u{3}grant_id\0\u{3}expires_at_us\0\u{3}log_sequence\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.kind) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.createdAtUs) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.readAtUs) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._actor) }()
+      case 6: try { try decoder.decodeRepeatedStringField(value: &self.documentIds) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.grantID) }()
+      case 8: try { try decoder.decodeSingularInt64Field(value: &self.expiresAtUs) }()
+      case 9: try { try decoder.decodeSingularUInt64Field(value: &self.logSequence) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.id != 0 {
+      try visitor.visitSingularUInt64Field(value: self.id, fieldNumber: 1)
+    }
+    if !self.kind.isEmpty {
+      try visitor.visitSingularStringField(value: self.kind, fieldNumber: 2)
+    }
+    if self.createdAtUs != 0 {
+      try visitor.visitSingularInt64Field(value: self.createdAtUs, fieldNumber: 3)
+    }
+    if self.readAtUs != 0 {
+      try visitor.visitSingularInt64Field(value: self.readAtUs, fieldNumber: 4)
+    }
+    try { if let v = self._actor {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    if !self.documentIds.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.documentIds, fieldNumber: 6)
+    }
+    if !self.grantID.isEmpty {
+      try visitor.visitSingularStringField(value: self.grantID, fieldNumber: 7)
+    }
+    if self.expiresAtUs != 0 {
+      try visitor.visitSingularInt64Field(value: self.expiresAtUs, fieldNumber: 8)
+    }
+    if self.logSequence != 0 {
+      try visitor.visitSingularUInt64Field(value: self.logSequence, fieldNumber: 9)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Dossier_Storage_V1_StoredNotification, rhs: Dossier_Storage_V1_StoredNotification) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.createdAtUs != rhs.createdAtUs {return false}
+    if lhs.readAtUs != rhs.readAtUs {return false}
+    if lhs._actor != rhs._actor {return false}
+    if lhs.documentIds != rhs.documentIds {return false}
+    if lhs.grantID != rhs.grantID {return false}
+    if lhs.expiresAtUs != rhs.expiresAtUs {return false}
+    if lhs.logSequence != rhs.logSequence {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
