@@ -28,6 +28,25 @@ struct Dossierd: AsyncParsableCommand {
     @Option(help: "Storage threads (blocking RocksDB work; more = more group commit).") var storageThreads: Int = env("STORAGE_THREADS").flatMap(Int.init) ?? 32
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = env("LOG_LEVEL") ?? "info"
 
+    /// Environment values that do not parse fail like a bad flag would (exit 64), instead of
+    /// silently falling back to a default.
+    func validate() throws {
+        let numeric = ["PORT", "OBJECTION_PERIOD_DAYS", "RETENTION_DAYS", "MAX_IN_FLIGHT", "MAX_CONNECTIONS", "STORAGE_THREADS"]
+        for name in numeric {
+            if let value = env(name), Double(value) == nil {
+                throw ValidationError("DOSSIERD_\(name)=\(value) is not a number")
+            }
+        }
+        if let value = env("ALLOW_TLS12"), !["true", "false"].contains(value) {
+            throw ValidationError("DOSSIERD_ALLOW_TLS12 must be true or false")
+        }
+        guard (0...65_535).contains(port) else { throw ValidationError("port must be 0 to 65535") }
+        guard objectionPeriodDays >= 0, retentionDays >= 0 else { throw ValidationError("periods must not be negative") }
+        guard maxInFlight > 0, maxConnections > 0, storageThreads > 0 else {
+            throw ValidationError("limits and thread counts must be positive")
+        }
+    }
+
     func run() async throws {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("unknown log level \(logLevel)")
