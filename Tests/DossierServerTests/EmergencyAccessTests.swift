@@ -35,7 +35,7 @@ import Testing
         let pharmacist = try await server.connect(kind: "professional", id: "pharm-1", profession: "pharmacist")
 
         #expect(await open(er, reason: "help")?.code == .invalidArgument)
-        #expect(await open(pharmacist)?.reason == "PROFESSION_NOT_ALLOWED")
+        #expect(await open(pharmacist)?.code == .permissionDenied)
         #expect(await open(er) == nil)
         _ = try await er.records.getRecord(.with { $0.patientID = Self.alice })
         let mine = try await er.access.getMyAccess(.with { $0.patientID = Self.alice })

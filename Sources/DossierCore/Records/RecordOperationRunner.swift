@@ -20,9 +20,9 @@ struct RecordOperationRunner: Sendable {
                 basis = allowed
             case .denied(let reason):
                 tx.log(AccessLogEntry(time: now, actor: caller, basis: .none, operation: operation, outcome: .denied, reason: reason))
-                // The same answer whether or not the record exists: a caller without a path to
-                // the record always gets NO_ACCESS.
-                return .failure(DossierError(.permissionDenied, "permission denied", reason: reason))
+                // The log keeps the precise reason; the caller gets PERMISSION_DENIED and nothing
+                // more (PROTOCOL.md 10.2), the same whether or not the record exists.
+                return .failure(.permissionDenied())
             }
             let before = tx
             do {
