@@ -72,7 +72,9 @@ public struct Dispatcher: TTRPCService {
             answer = response(status)
         }
         let elapsed = ContinuousClock.now - start
-        logger.info("call", metadata: [
+        // Health checks come every few seconds from orchestrators: debug, not info.
+        let level: Logger.Level = name.service == Dossier_V1_Health.serviceName ? .debug : .info
+        logger.log(level: level, "call", metadata: [
             "status": "\(StatusCode(rawValue: answer.status.code))",
             "duration-us": "\(elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000)",
         ])
