@@ -48,9 +48,12 @@ enum AccessSettingsCodec {
         let newDelegates = Set(updated.delegations.map(\.delegateID))
         for old in current.delegations where !newDelegates.contains(old.delegateID) {
             batch.delete(Keys.setting(patient, .delegation, id: old.delegateID), in: family)
+            batch.delete(Keys.delegationIndex(old.delegateID, patient: patient), in: family)
         }
         for delegation in updated.delegations where !current.delegations.contains(delegation) {
-            batch.put(Keys.setting(patient, .delegation, id: delegation.delegateID), try encode(delegation), in: family)
+            let value = try encode(delegation)
+            batch.put(Keys.setting(patient, .delegation, id: delegation.delegateID), value, in: family)
+            batch.put(Keys.delegationIndex(delegation.delegateID, patient: patient), value, in: family)
         }
         let newBlocks = Set(updated.blocks.map(\.professionalID))
         for old in current.blocks where !newBlocks.contains(old.professionalID) {

@@ -55,6 +55,16 @@ enum Keys {
         Array(patient.rawValue.utf8) + [0x00]
     }
 
+    /// `grants`: "~D" ‖ delegate id ‖ 0x00 ‖ patient id → StoredDelegation — who a person is a
+    /// delegate for. "~" cannot start a patient id, so these keys never mix with records' keys.
+    static func delegationIndexPrefix(_ delegateID: String) -> [UInt8] {
+        [0x7E, UInt8(ascii: "D")] + Array(delegateID.utf8) + [0x00]
+    }
+
+    static func delegationIndex(_ delegateID: String, patient: PatientID) -> [UInt8] {
+        delegationIndexPrefix(delegateID) + Array(patient.rawValue.utf8)
+    }
+
     static func setting(_ patient: PatientID, _ kind: Setting, id: String = "") -> [UInt8] {
         settingsPrefix(patient) + [kind.rawValue] + Array(id.utf8)
     }

@@ -34,6 +34,14 @@ final class MemoryRepository: RecordRepository {
 
     func readNotifications(_ patient: PatientID) async throws -> [PatientNotification] { [] }
 
+    func delegations(of delegateID: String) async throws -> [(patient: PatientID, delegation: Delegation)] {
+        state.withLock { state in
+            state.settings.flatMap { patient, settings in
+                settings.delegations.filter { $0.delegateID == delegateID }.map { (patient, $0) }
+            }
+        }
+    }
+
     func readAccessLog(_ patient: PatientID, _ query: AccessLogQuery) async throws -> [SequencedLogEntry] {
         let all = log(patient).enumerated().map { SequencedLogEntry(sequence: UInt64($0.offset + 1), entry: $0.element) }
         let ordered = query.newestFirst ? all.reversed() : all

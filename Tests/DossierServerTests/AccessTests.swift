@@ -162,6 +162,8 @@ import Testing
         })
         #expect(named.delegation.delegateID == Self.bob)
         #expect(await canRead(cast.bob))
+        let mine = try await cast.bob.access.listMyDelegations(.init())
+        #expect(mine.delegations.map(\.patientID) == [Self.alice])
         _ = try await grant(cast.bob, to: "nurse-1")
         #expect(await canRead(cast.nurse))
         // A delegate cannot name delegates, but may step down.
@@ -175,6 +177,8 @@ import Testing
             $0.delegateID = Self.bob
         })
         #expect(await !canRead(cast.bob))
+        #expect(try await cast.bob.access.listMyDelegations(.init()).delegations.isEmpty)
+        #expect(await code { _ = try await cast.nurse.access.listMyDelegations(.init()) } == .permissionDenied)
         await cast.end()
     }
 

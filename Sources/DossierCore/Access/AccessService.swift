@@ -218,6 +218,16 @@ public struct AccessService: Sendable {
         }
     }
 
+    /// The records the caller may act on as a delegate (any patient-kind principal; not logged,
+    /// it concerns no single record).
+    public func myDelegations(by caller: Principal) async throws -> [(patient: PatientID, delegation: Delegation)] {
+        guard caller.kind == .patient else { throw DossierError.permissionDenied() }
+        let now = clock()
+        return try await repository.delegations(of: caller.id)
+            .filter { $0.delegation.isActive(at: now) }
+            .sorted { $0.patient < $1.patient }
+    }
+
     // MARK: Emergency preference
 
     public func setEmergencyPreference(_ patient: PatientID, refuse: Bool, by caller: Principal) async throws -> Date {

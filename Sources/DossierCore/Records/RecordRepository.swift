@@ -59,6 +59,9 @@ public struct AccessLogQuery: Sendable {
 
 /// Storage of records and their access logs, as the domain needs it.
 public protocol RecordRepository: Sendable {
+    /// The records on which `delegateID` was named delegate.
+    func delegations(of delegateID: String) async throws -> [(patient: PatientID, delegation: Delegation)]
+
     /// A record's notifications, newest first (committed ones only).
     func readNotifications(_ patient: PatientID) async throws -> [PatientNotification]
 

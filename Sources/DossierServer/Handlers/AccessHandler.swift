@@ -180,13 +180,16 @@ struct AccessHandler: Dossier_V1_AccessService {
         return .with { $0.grant = Dossier_V1_AccessGrant(grant, patient: patient, at: now) }
     }
 
-    // Not implemented yet: the delegate's own list of delegations. It
-    // answer UNIMPLEMENTED like every rpc of proto/ that has no use case yet.
-
-
     func listMyDelegations(_ request: Dossier_V1_ListMyDelegationsRequest, context: CallContext) async throws -> Dossier_V1_ListMyDelegationsResponse {
-        throw Self.notImplemented
+        let page = try Page(size: request.pageSize, token: request.pageToken)
+        let (items, next) = page.slice(try await access.myDelegations(by: context.principal))
+        return .with {
+            $0.delegations = items.map { Dossier_V1_Delegation($0.delegation, patient: $0.patient) }
+            $0.nextPageToken = next
+        }
     }
+
+    /// The answer of rpcs defined in proto/ whose use case does not exist yet.
 
 
     static let notImplemented = DossierError(.unimplemented, "not implemented yet", reason: "NOT_IMPLEMENTED")
