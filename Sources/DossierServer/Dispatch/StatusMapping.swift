@@ -52,3 +52,9 @@ enum StatusMapping {
         return status
     }
 }
+
+extension DossierError {
+    /// The answer of rpcs defined in proto/ whose use case does not exist yet (the dispatcher
+    /// gives the same answer for methods with no handler at all).
+    static let notImplementedYet = DossierError(.unimplemented, "not implemented yet", reason: "NOT_IMPLEMENTED")
+}

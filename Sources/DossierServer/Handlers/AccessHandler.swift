@@ -188,9 +188,4 @@ struct AccessHandler: Dossier_V1_AccessService {
             $0.nextPageToken = next
         }
     }
-
-    /// The answer of rpcs defined in proto/ whose use case does not exist yet.
-
-
-    static let notImplemented = DossierError(.unimplemented, "not implemented yet", reason: "NOT_IMPLEMENTED")
 }

@@ -48,15 +48,15 @@ struct AccessLogHandler: Dossier_V1_AccessLogService {
     // Hash chain, checkpoints and their keys come with the tamper-evident log.
 
     func verifyAccessLog(_ request: Dossier_V1_VerifyAccessLogRequest, context: CallContext) async throws -> Dossier_V1_VerifyAccessLogResponse {
-        throw AccessHandler.notImplemented
+        throw DossierError.notImplementedYet
     }
 
     func getLogCheckpoint(_ request: Dossier_V1_GetLogCheckpointRequest, context: CallContext) async throws -> Dossier_V1_GetLogCheckpointResponse {
-        throw AccessHandler.notImplemented
+        throw DossierError.notImplementedYet
     }
 
     func listLogSigningKeys(_ request: Dossier_V1_ListLogSigningKeysRequest, context: CallContext) async throws -> Dossier_V1_ListLogSigningKeysResponse {
-        throw AccessHandler.notImplemented
+        throw DossierError.notImplementedYet
     }
 }
 
