@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "dossierd", targets: ["dossierd"]),
         .executable(name: "dossier", targets: ["dossier"]),
+        .executable(name: "dossier-bench", targets: ["dossier-bench"]),
         .library(name: "DossierClient", targets: ["DossierClient"]),
     ],
     dependencies: [
@@ -115,6 +116,15 @@ let package = Package(
             dependencies: [
                 "DossierClient",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // The load generator (BENCHMARKS.md).
+        .executableTarget(
+            name: "dossier-bench",
+            dependencies: [
+                "DossierClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
