@@ -23,11 +23,7 @@ import Testing
         let helpdesk = try await server.connect(kind: "operator", id: "op-1")
         let alice = try await server.connect(kind: "patient", id: Self.alice)
         let pharmacist = try await server.connect(kind: "professional", id: "pharm-1", profession: "pharmacist")
-        _ = try await helpdesk.records.openRecord(.with {
-            $0.patientID = Self.alice
-            $0.enrollment = .volunteer
-            $0.skipObjectionPeriod = true
-        })
+        try await server.openActiveRecord(Self.alice, as: helpdesk)
         await #expect(throws: RPCStatusError.self) {
             _ = try await pharmacist.records.getRecord(.with { $0.patientID = Self.alice })
         }

@@ -27,11 +27,7 @@ import Testing
                 bob: try await server.connect(kind: "patient", id: AccessTests.bob),
                 pharmacist: try await server.connect(kind: "professional", id: "pharm-1", profession: "pharmacist", organisation: "pharmacie-centrale"),
                 nurse: try await server.connect(kind: "professional", id: "nurse-1", profession: "nurse"))
-            _ = try await cast.helpdesk.records.openRecord(.with {
-                $0.patientID = AccessTests.alice
-                $0.enrollment = .volunteer
-                $0.skipObjectionPeriod = true
-            })
+            try await server.openActiveRecord(AccessTests.alice, as: cast.helpdesk)
             return cast
         }
 

@@ -25,11 +25,7 @@ import Testing
     @Test func breakTheGlassIsFlaggedAndRefusableByThePatient() async throws {
         let server = try await TestServer()
         let helpdesk = try await server.connect(kind: "operator", id: "op-1")
-        _ = try await helpdesk.records.openRecord(.with {
-            $0.patientID = Self.alice
-            $0.enrollment = .volunteer
-            $0.skipObjectionPeriod = true
-        })
+        try await server.openActiveRecord(Self.alice, as: helpdesk)
         let alice = try await server.connect(kind: "patient", id: Self.alice)
         let er = try await server.connect(kind: "professional", id: "er-1", profession: "emergency_physician", organisation: "chl")
         let pharmacist = try await server.connect(kind: "professional", id: "pharm-1", profession: "pharmacist")

@@ -13,11 +13,7 @@ import Testing
     func setUp(_ policy: PresenceCodePolicy = .init()) async throws -> (TestServer, DossierClient, DossierClient) {
         let server = try await TestServer(presenceCodes: policy)
         let helpdesk = try await server.connect(kind: "operator", id: "op-1")
-        _ = try await helpdesk.records.openRecord(.with {
-            $0.patientID = Self.alice
-            $0.enrollment = .volunteer
-            $0.skipObjectionPeriod = true
-        })
+        try await server.openActiveRecord(Self.alice, as: helpdesk)
         await helpdesk.close()
         return (server, try await server.connect(kind: "patient", id: Self.alice),
                 try await server.connect(kind: "professional", id: "gp-7", profession: "gp"))

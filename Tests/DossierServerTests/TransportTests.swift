@@ -159,11 +159,7 @@ import Testing
     @Test func dataSurvivesARestart() async throws {
         let first = try await TestServer()
         let operatorClient = try await first.connect(kind: "operator", id: "op-1")
-        _ = try await operatorClient.records.openRecord(.with {
-            $0.patientID = "1985010112345"
-            $0.enrollment = .volunteer
-            $0.skipObjectionPeriod = true
-        })
+        try await first.openActiveRecord("1985010112345", as: operatorClient)
         await operatorClient.close()
         await first.stop(removeData: false)
 

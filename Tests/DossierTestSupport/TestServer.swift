@@ -45,6 +45,16 @@ public final class TestServer: Sendable {
         try await connect(try pki.clientFiles(kind: kind, id: id, profession: profession, organisation: organisation))
     }
 
+    /// Opens an active volunteer record for `patient` (no objection period) with an operator's
+    /// connection, as the helpdesk would for a patient asking in person.
+    public func openActiveRecord(_ patient: String, as helpdesk: DossierClient) async throws {
+        _ = try await helpdesk.records.openRecord(.with {
+            $0.patientID = patient
+            $0.enrollment = .volunteer
+            $0.skipObjectionPeriod = true
+        })
+    }
+
     /// Drains and stops the server; keeps the data unless `removeData`.
     public func stop(removeData: Bool = true) async {
         await server.shutdown()
