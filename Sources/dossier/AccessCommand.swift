@@ -23,7 +23,7 @@ struct AccessCommand: AsyncParsableCommand {
                     $0.reason = reason
                 }, options: connection.callOptions)
             }
-            if connection.json { return try Output.print(response, json: true) }
+            if connection.json { return try Output.json(response) }
             GrantTable.show([response.grant])
         }
     }
@@ -45,7 +45,7 @@ struct AccessCommand: AsyncParsableCommand {
                     if let hours { $0.accessDuration = .init(seconds: Int64(hours * 3600), nanos: 0) }
                 }, options: connection.callOptions)
             }
-            if connection.json { return try Output.print(response, json: true) }
+            if connection.json { return try Output.json(response) }
             Output.table([
                 ("code", response.code), ("redeem before", Output.timestamp(response.codeExpiresAt, isSet: response.hasCodeExpiresAt)),
                 ("access", "\(response.scope) \(response.mode) for \(response.accessDuration.seconds / 3600) h"),
@@ -66,7 +66,7 @@ struct AccessCommand: AsyncParsableCommand {
                     $0.code = code
                 }, options: connection.callOptions)
             }
-            if connection.json { return try Output.print(response, json: true) }
+            if connection.json { return try Output.json(response) }
             GrantTable.show([response.grant])
         }
     }
@@ -96,7 +96,7 @@ struct AccessCommand: AsyncParsableCommand {
                     $0.label = label
                 }, options: connection.callOptions)
             }
-            if connection.json { return try Output.print(response, json: true) }
+            if connection.json { return try Output.json(response) }
             GrantTable.show([response.grant])
             if !response.replacedGrantID.isEmpty { print("replaces \(response.replacedGrantID)") }
         }
@@ -115,7 +115,7 @@ struct AccessCommand: AsyncParsableCommand {
                     $0.grantID = grantID
                 }, options: connection.callOptions)
             }
-            if connection.json { return try Output.print(response, json: true) }
+            if connection.json { return try Output.json(response) }
             GrantTable.show([response.grant])
         }
     }
@@ -141,7 +141,7 @@ struct AccessCommand: AsyncParsableCommand {
                 } while !token.isEmpty
                 return grants
             }
-            if connection.json { return try Output.print(Dossier_V1_ListGrantsResponse.with { $0.grants = grants }, json: true) }
+            if connection.json { return try Output.json(Dossier_V1_ListGrantsResponse.with { $0.grants = grants }) }
             GrantTable.show(grants)
         }
     }
@@ -161,7 +161,7 @@ struct AccessCommand: AsyncParsableCommand {
                     $0.label = label
                 }, options: connection.callOptions)
             }
-            if connection.json { return try Output.print(response, json: true) }
+            if connection.json { return try Output.json(response) }
             print("blocked \(response.block.professionalID); revoked: \(response.revokedGrantIds.joined(separator: ", "))")
         }
     }
@@ -198,7 +198,7 @@ struct AccessCommand: AsyncParsableCommand {
                     $0.label = label
                 }, options: connection.callOptions)
             }
-            if connection.json { return try Output.print(response, json: true) }
+            if connection.json { return try Output.json(response) }
             print("delegate \(response.delegation.delegateID) named")
         }
     }
@@ -271,7 +271,7 @@ struct AccessCommand: AsyncParsableCommand {
             let response = try await connection.withClient { client in
                 try await client.access.getMyAccess(.with { $0.patientID = patientID }, options: connection.callOptions)
             }
-            if connection.json { return try Output.print(response, json: true) }
+            if connection.json { return try Output.json(response) }
             Output.table([
                 ("basis", "\(response.basis)"), ("scope", response.scope == .unspecified ? "" : "\(response.scope)"),
                 ("mode", response.mode == .unspecified ? "" : "\(response.mode)"),

@@ -12,7 +12,7 @@ struct HealthCommand: AsyncParsableCommand {
             try await client.health.check(.init(), options: connection.callOptions)
         }
         if connection.json {
-            try Output.print(response, json: true)
+            try Output.json(response)
         } else {
             Output.table([
                 ("status", response.status == .serving ? "SERVING" : "NOT_SERVING"),

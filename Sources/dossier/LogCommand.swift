@@ -32,7 +32,7 @@ struct LogCommand: AsyncParsableCommand {
             return entries
         }
         if connection.json {
-            return try Output.print(Dossier_V1_ListAccessLogResponse.with { $0.entries = entries }, json: true)
+            return try Output.json(Dossier_V1_ListAccessLogResponse.with { $0.entries = entries })
         }
         let formatter = ISO8601DateFormatter()
         for entry in entries {

@@ -26,7 +26,7 @@ struct NotificationsCommand: AsyncParsableCommand {
             }
             return listed
         }
-        if connection.json { return try Output.print(response, json: true) }
+        if connection.json { return try Output.json(response) }
         let formatter = ISO8601DateFormatter()
         for item in response.notifications {
             let who = [item.actor.displayName, item.actor.id, item.actor.profession].filter { !$0.isEmpty }.joined(separator: " · ")

@@ -66,7 +66,7 @@ struct RecordCommand: AsyncParsableCommand {
                     totals.existing += Int(response.alreadyExisting)
                     totals.rejected += Int(response.rejected)
                     if connection.json {
-                        try Output.print(response, json: true)
+                        try Output.json(response)
                     } else {
                         for result in response.results where result.outcome == .rejected {
                             print("rejected line \(start + (response.results.firstIndex(of: result) ?? 0) + 1): \(result.reason)")
@@ -157,7 +157,7 @@ struct RecordCommand: AsyncParsableCommand {
                     }, options: connection.callOptions)
             }
             if connection.json {
-                try Output.print(response, json: true)
+                try Output.json(response)
             } else {
                 Output.table([("purge scheduled", Output.timestamp(response.purgeScheduledAt, isSet: response.hasPurgeScheduledAt))])
             }
@@ -169,7 +169,7 @@ struct RecordCommand: AsyncParsableCommand {
 enum RecordTable {
     static func show(_ response: some SwiftProtobuf.Message, _ record: Dossier_V1_Record, json: Bool) throws {
         if json {
-            try Output.print(response, json: true)
+            try Output.json(response)
             return
         }
         Output.table([
