@@ -20,6 +20,14 @@ public struct BulkEnrollment: Sendable, Hashable {
 }
 
 extension RecordService {
+    /// Only operators open records in bulk (checked before any entry is looked at).
+    public func checkBulkOpening(by caller: Principal) throws {
+        let relation: RecordRelation = caller.kind == .operator ? .operator : .none
+        guard RecordAuthorization.decide(.openBulk, relation: relation, state: nil).isAllowed else {
+            throw DossierError.permissionDenied()
+        }
+    }
+
     /// Opens records in bulk (operator, opt-out model): every new record is pending for the
     /// objection period. One atomic commit for the whole batch. Returns one outcome per entry,
     /// in order, and the end of the objection period.
@@ -38,10 +46,7 @@ extension RecordService {
                 .invalidArgument, "a patient_id appears more than once", reason: "DUPLICATE_PATIENT_ID",
                 field: "enrollments")
         }
-        let relation: RecordRelation = caller.kind == .operator ? .operator : .none
-        guard RecordAuthorization.decide(.openBulk, relation: relation, state: nil).isAllowed else {
-            throw DossierError.permissionDenied()
-        }
+        try checkBulkOpening(by: caller)
         let outcomes = try await repository.transact(entries.map(\.patientID)) { transactions in
             zip(entries.indices, entries).map { index, entry -> BulkOpeningOutcome in
                 guard transactions[index].current == nil else { return .alreadyExists }

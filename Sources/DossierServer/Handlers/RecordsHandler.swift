@@ -16,6 +16,13 @@ struct RecordsHandler: Dossier_V1_RecordsService {
     }
 
     func openRecords(_ request: Dossier_V1_OpenRecordsRequest, context: CallContext) async throws -> Dossier_V1_OpenRecordsResponse {
+        // Validation of the request itself, then authorization (PROTOCOL.md section 7).
+        guard (1...records.policy.maxBulkEnrollments).contains(request.enrollments.count) else {
+            throw DossierError(
+                .invalidArgument, "enrollments must hold 1 to \(records.policy.maxBulkEnrollments) entries",
+                reason: "BULK_SIZE", field: "enrollments")
+        }
+        try records.checkBulkOpening(by: context.principal)
         // Invalid entries are rejected one by one; the valid ones are opened in one commit.
         var valid: [(index: Int, entry: BulkEnrollment)] = []
         var results = request.enrollments.map { entry in
@@ -32,11 +39,6 @@ struct RecordsHandler: Dossier_V1_RecordsService {
             }
         }
         var response = Dossier_V1_OpenRecordsResponse()
-        if request.enrollments.isEmpty || request.enrollments.count > records.policy.maxBulkEnrollments {
-            throw DossierError(
-                .invalidArgument, "enrollments must hold 1 to \(records.policy.maxBulkEnrollments) entries",
-                reason: "BULK_SIZE", field: "enrollments")
-        }
         if !valid.isEmpty {
             let (outcomes, objectionEnd) = try await records.openBulk(valid.map(\.entry), by: context.principal)
             for (slot, outcome) in zip(valid, outcomes) {
@@ -49,8 +51,6 @@ struct RecordsHandler: Dossier_V1_RecordsService {
                 }
             }
             response.objectionPeriodEndsAt = Google_Protobuf_Timestamp(date: objectionEnd)
-        } else if context.principal.kind != .operator {
-            throw DossierError.permissionDenied()
         }
         response.opened = UInt32(results.count { $0.outcome == .opened })
         response.alreadyExisting = UInt32(results.count { $0.outcome == .alreadyExists })
