@@ -147,7 +147,10 @@ let package = Package(
         .testTarget(name: "DossierStoreTests", dependencies: ["DossierStore"]),
         .testTarget(
             name: "DossierServerTests",
-            dependencies: ["DossierServer", "DossierClient", "DossierTestSupport"]
+            dependencies: [
+                "DossierServer", "DossierClient", "DossierTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
     ]
 )

@@ -14,9 +14,11 @@ public struct DossierClient: Sendable {
 
     public var health: Dossier_V1_HealthClient<ClientConnection> { .init(connection) }
     public var records: Dossier_V1_RecordsClient<ClientConnection> { .init(connection) }
+    public var documents: Dossier_V1_DocumentsClient<ClientConnection> { .init(connection) }
     public var access: Dossier_V1_AccessClient<ClientConnection> { .init(connection) }
     public var accessLog: Dossier_V1_AccessLogClient<ClientConnection> { .init(connection) }
     public var notifications: Dossier_V1_NotificationsClient<ClientConnection> { .init(connection) }
+    public var statistics: Dossier_V1_StatisticsClient<ClientConnection> { .init(connection) }
 
     public init(connection: ClientConnection) {
         self.connection = connection

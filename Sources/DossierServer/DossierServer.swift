@@ -38,14 +38,21 @@ public final class DossierServer: Service {
         }
         let records = RecordService(repository: store, policy: configuration.policy, clock: clock)
         let access = AccessService(repository: store, clock: clock)
+        let matrix = configuration.accessMatrix
+        var emergencyPolicy = configuration.emergency
+        emergencyPolicy.allowedProfessions = Set(matrix.rows.filter(\.mayUseEmergencyAccess).map(\.profession))
+        let documents = DocumentService(
+            repository: store, policy: configuration.documents, matrix: { matrix }, makeHasher: SHA256ContentHasher.factory,
+            clock: clock)
         let methods =
             RecordsHandler(records: records).serverMethods
             + AccessHandler(
                 access: access,
                 presence: PresenceCodeService(
                     repository: store, policy: configuration.presenceCodes, clock: clock, digest: PresenceCodeDigest.sha256),
-                emergency: EmergencyAccessService(repository: store, policy: configuration.emergency, clock: clock)
+                emergency: EmergencyAccessService(repository: store, policy: emergencyPolicy, clock: clock)
             ).serverMethods
+            + DocumentsHandler(documents: documents).serverMethods
             + AccessLogHandler(log: AccessLogService(repository: store, clock: clock)).serverMethods
             + NotificationsHandler(notifications: NotificationService(repository: store, clock: clock)).serverMethods
             + HealthHandler(state: servingState, version: Self.version).serverMethods

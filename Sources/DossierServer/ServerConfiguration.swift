@@ -9,6 +9,9 @@ public struct ServerConfiguration: Sendable {
     public var policy: RecordPolicy
     public var presenceCodes: PresenceCodePolicy = .init()
     public var emergency: EmergencyPolicy = .init()
+    public var documents: DocumentPolicy = .init()
+    /// What each profession may see; also says who may open emergency access.
+    public var accessMatrix: AccessMatrix = .default
     /// Event-loop threads (default: one per core).
     public var eventLoopThreads: Int
 

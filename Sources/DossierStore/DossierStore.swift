@@ -18,7 +18,7 @@ public struct StoreConfiguration: Sendable {
     }
 }
 
-/// Records, their access logs and (later) documents and grants, on RocksDB.
+/// Records, their documents, access settings, access logs and notifications, on RocksDB.
 ///
 /// Every commit is one WriteBatch written with a synced WAL: when a call returns, what it
 /// wrote survives a crash. Concurrent commits share fsyncs through RocksDB's write groups.
@@ -26,11 +26,13 @@ public final class DossierStore: Sendable {
     let database: Database
     let families: Families
     private let executor: BlockingExecutor
-    private let locks = StripedLocks()
+    let locks = StripedLocks()
 
     struct Families: @unchecked Sendable {
         // @unchecked: column-family handles are immutable and thread-safe in RocksDB.
         let records: ColumnFamily
+        let documents: ColumnFamily
+        let contents: ColumnFamily
         let grants: ColumnFamily
         let accessLog: ColumnFamily
         let notifications: ColumnFamily
@@ -46,6 +48,8 @@ public final class DossierStore: Sendable {
         database = try Database.open(path: configuration.path, options: options)
         families = Families(
             records: database.family(Keys.Family.records)!,
+            documents: database.family(Keys.Family.documents)!,
+            contents: database.family(Keys.Family.contents)!,
             grants: database.family(Keys.Family.grants)!,
             accessLog: database.family(Keys.Family.accessLog)!,
             notifications: database.family(Keys.Family.notifications)!)
@@ -74,7 +78,8 @@ extension DossierStore: RecordRepository {
                 var transactions = try patients.map { patient in
                     RecordTransaction(
                         patientID: patient, current: try loadRecord(patient),
-                        settings: try AccessSettingsCodec.load(patient, from: database, family: families.grants))
+                        settings: try AccessSettingsCodec.load(patient, from: database, family: families.grants),
+                        storage: documentStorage(patient))
                 }
                 let result = try body(&transactions)
                 let batch = WriteBatch()
@@ -99,6 +104,7 @@ extension DossierStore: RecordRepository {
         }
         // A log belongs to a record: attempts on a record that does not exist have nowhere to go.
         guard transaction.record != nil else { return }
+        try stageDocuments(transaction, in: batch)
         var head = try logHead(patient)
         for entry in transaction.logEntries {
             head += 1

@@ -75,6 +75,42 @@ enum Keys {
         logEntry(patient, sequence: id)
     }
 
+    /// Kinds of entries in the `documents` family, after `patient ‖ 0x00`.
+    enum DocumentEntry: UInt8 {
+        case document = 0x44     // "D" ‖ document id → StoredDocument (ids sort in deposit order)
+        case clientID = 0x43     // "C" ‖ author kind:id ‖ 0x00 ‖ client unique id → document id
+        case upload = 0x53       // "S" ‖ upload id → StoredUpload
+        case uploadClientID = 0x55 // "U" ‖ creator kind:id ‖ 0x00 ‖ client unique id → upload id
+    }
+
+    static func documentEntry(_ patient: PatientID, _ kind: DocumentEntry, _ rest: String = "") -> [UInt8] {
+        settingsPrefix(patient) + [kind.rawValue] + Array(rest.utf8)
+    }
+
+    static func principalKey(_ principal: Principal) -> String {
+        "\(principal.kind.rawValue):\(principal.id)"
+    }
+
+    /// `documents`: patient ‖ 0x01 → number of documents deposited so far (u64 big-endian).
+    static func documentCount(_ patient: PatientID) -> [UInt8] {
+        Array(patient.rawValue.utf8) + [0x01]
+    }
+
+    /// `documents`: "~U" ‖ upload id → patient id: which record an upload session belongs to.
+    static func uploadOwner(_ uploadID: String) -> [UInt8] {
+        [0x7E, UInt8(ascii: "U")] + Array(uploadID.utf8)
+    }
+
+    /// `contents`: patient ‖ 0x00 ‖ content id ‖ 0x00 — the prefix of one content's chunks;
+    /// each chunk at prefix ‖ offset (u64 big-endian).
+    static func contentPrefix(_ patient: PatientID, _ content: ContentID) -> [UInt8] {
+        settingsPrefix(patient) + Array(content.rawValue.utf8) + [0x00]
+    }
+
+    static func contentChunk(_ patient: PatientID, _ content: ContentID, offset: UInt64) -> [UInt8] {
+        contentPrefix(patient, content) + encode(offset)
+    }
+
     static func encode(_ value: UInt64) -> [UInt8] {
         withUnsafeBytes(of: value.bigEndian) { Array($0) }
     }

@@ -9,6 +9,9 @@ public enum LoggedOperation: String, Sendable, Hashable, CaseIterable {
     case setEmergencyPreference, getEmergencyPreference, getMyAccess
     case listAccessLog, issuePresenceCode, redeemPresenceCode, openEmergencyAccess
     case listNotifications, markNotificationsRead
+    case depositDocument, createUpload, abortUpload, getDocument, readDocumentContent, replaceDocument
+    case deprecateDocument, setDocumentConfidentiality, hideDocumentFromPatient, releaseDocumentToPatient
+    case findDocuments, getRecordOverview
 
     public init(_ operation: RecordOperation) {
         switch operation {

@@ -7,7 +7,7 @@ public struct DossierError: Error, Sendable, Hashable, CustomStringConvertible {
         private enum Value: String, Sendable, Hashable {
             case invalidArgument, notFound, alreadyExists, permissionDenied, failedPrecondition
             case unauthenticated, resourceExhausted, deadlineExceeded, unavailable, unimplemented
-            case aborted, internalError
+            case aborted, internalError, outOfRange
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -24,6 +24,7 @@ public struct DossierError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let unimplemented = Code(.unimplemented)
         public static let aborted = Code(.aborted)
         public static let internalError = Code(.internalError)
+        public static let outOfRange = Code(.outOfRange)
 
         public var description: String { value.rawValue }
     }

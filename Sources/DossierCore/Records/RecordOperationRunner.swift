@@ -11,9 +11,21 @@ struct RecordOperationRunner: Sendable {
         authorize: @escaping @Sendable (RecordRelation, RecordState?) -> AccessDecision,
         body: @escaping @Sendable (inout RecordTransaction, AccessBasis) throws -> T
     ) async throws -> T {
+        try await perform(
+            operation, on: patient, by: caller, at: now, authorizeIn: { relation, tx in authorize(relation, tx.current?.state(at: now)) },
+            body: body)
+    }
+
+    /// `perform` for decisions that read more of the transaction than the record's state
+    /// (e.g. whether the caller authored documents of the record).
+    func perform<T: Sendable>(
+        _ operation: LoggedOperation, on patient: PatientID, by caller: Principal, at now: Date,
+        authorizeIn authorize: @escaping @Sendable (RecordRelation, RecordTransaction) throws -> AccessDecision,
+        body: @escaping @Sendable (inout RecordTransaction, AccessBasis) throws -> T
+    ) async throws -> T {
         let result: Result<T, DossierError> = try await repository.transact(patient) { tx in
             let relation = RecordRelation.of(caller, to: patient, record: tx.current, settings: tx.settings, at: now)
-            let decision = authorize(relation, tx.current?.state(at: now))
+            let decision = try authorize(relation, tx)
             let basis: AccessBasis
             switch decision {
             case .allowed(let allowed):
@@ -29,13 +41,21 @@ struct RecordOperationRunner: Sendable {
                 let value = try body(&tx, basis)
                 Self.noticeFirstAccess(by: caller, basis: basis, in: &tx)
                 tx.log(AccessLogEntry(
-                    time: now, actor: caller, basis: basis, operation: operation, outcome: .success,
-                    emergency: basis == .emergency))
+                    time: now, actor: caller, basis: basis, operation: operation, documentIDs: tx.loggedDocumentIDs,
+                    outcome: .success, emergency: basis == .emergency))
                 return .success(value)
+            } catch let denied as DeniedAttempt {
+                tx = before  // refused on a document: logged as denied, answered as `denied.answer`
+                tx.log(AccessLogEntry(
+                    time: now, actor: caller, basis: basis, operation: operation, documentIDs: denied.documentIDs,
+                    outcome: .denied, reason: denied.logReason, emergency: basis == .emergency))
+                return .failure(denied.answer)
             } catch let error as DossierError {
+                let documentIDs = tx.loggedDocumentIDs
                 tx = before  // nothing of a failed operation is committed but its log entry
                 tx.log(AccessLogEntry(
-                    time: now, actor: caller, basis: basis, operation: operation, outcome: .failed,
+                    time: now, actor: caller, basis: basis, operation: operation, documentIDs: documentIDs,
+                    outcome: .failed,
                     reason: error.reason ?? "failed", emergency: basis == .emergency))
                 return .failure(error)
             }
@@ -64,4 +84,28 @@ struct RecordOperationRunner: Sendable {
         }
         return record
     }
+}
+
+/// A refusal that depends on a document rather than on the record: logged as DENIED with the
+/// precise reason, answered with `answer` (NOT_FOUND when the caller may not see the document,
+/// so that its existence never leaks; PERMISSION_DENIED with a reason when they see it).
+public struct DeniedAttempt: Error, Sendable {
+    public let answer: DossierError
+    public let logReason: String
+    public let documentIDs: [String]
+
+    public init(answer: DossierError, logReason: String, documentIDs: [String]) {
+        self.answer = answer
+        self.logReason = logReason
+        self.documentIDs = documentIDs
+    }
+
+    /// The one answer for "no such document" and "a document you may not see".
+    public static func documentNotFound(_ id: String, logReason: String = "DOCUMENT_NOT_VISIBLE") -> DeniedAttempt {
+        DeniedAttempt(answer: .documentNotFound, logReason: logReason, documentIDs: [id])
+    }
+}
+
+extension DossierError {
+    public static let documentNotFound = DossierError(.notFound, "no such document", reason: "DOCUMENT_NOT_FOUND")
 }

@@ -18,11 +18,32 @@ public struct RecordTransaction: Sendable {
     public var notifications: [NotificationDraft] = []
     /// Marks notifications read: these ids, and all up to `markReadUpTo` (inclusive).
     public var markRead: (ids: Set<UInt64>, upTo: UInt64, at: Date)?
+    /// The record's documents as stored when the transaction began.
+    public let storage: any DocumentStorage
+    /// Document, content and upload changes to commit.
+    public var documentChanges = DocumentChanges()
+    /// Documents the operation concerned, for its access-log entry.
+    public var loggedDocumentIDs: [String] = []
 
-    public init(patientID: PatientID, current: Record?, settings: RecordAccessSettings = .init()) {
+    public init(
+        patientID: PatientID, current: Record?, settings: RecordAccessSettings = .init(),
+        storage: any DocumentStorage = NoDocumentStorage()
+    ) {
         self.patientID = patientID
         self.current = current
         self.settings = settings
+        self.storage = storage
+    }
+
+    /// A document as it will be committed (staged changes first).
+    public func document(_ id: String) throws -> Document? {
+        if let staged = documentChanges.documents[id] { return staged }
+        return try storage.document(id)
+    }
+
+    /// Stages a new or changed document.
+    public mutating func stage(_ document: Document) {
+        documentChanges.documents[document.id] = document
     }
 
     /// The record as it will be committed.

@@ -19,6 +19,7 @@ enum StatusMapping {
         case .unavailable: .unavailable
         case .unimplemented: .unimplemented
         case .aborted: .aborted
+        case .outOfRange: .outOfRange
         default: .internal
         }
     }

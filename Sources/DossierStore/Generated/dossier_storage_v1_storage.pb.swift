@@ -11,6 +11,11 @@
 /// Internal storage encoding of DossierStore (not part of the API; see docs/DATA-MODEL.md).
 /// Same compatibility rules as the API: field numbers are never reused, changes are additive.
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import SwiftProtobuf
 
 // If the compiler emits an error on this type, it is because this file
@@ -349,6 +354,330 @@ nonisolated struct Dossier_Storage_V1_StoredNotification: Sendable {
   init() {}
 
   fileprivate var _actor: Dossier_Storage_V1_StoredActor? = nil
+}
+
+/// A coded value (system, code, display).
+nonisolated struct Dossier_Storage_V1_StoredCoding: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var system: String = String()
+
+  var code: String = String()
+
+  var display: String = String()
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
+/// What the depositor submitted for a document.
+nonisolated struct Dossier_Storage_V1_StoredSubmission: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var clientUniqueID: String {
+    get {_storage._clientUniqueID}
+    set {_uniqueStorage()._clientUniqueID = newValue}
+  }
+
+  var title: String {
+    get {_storage._title}
+    set {_uniqueStorage()._title = newValue}
+  }
+
+  /// DocumentClass raw value, e.g. "labResult".
+  var documentClass: String {
+    get {_storage._documentClass}
+    set {_uniqueStorage()._documentClass = newValue}
+  }
+
+  /// SensitiveCategory raw values.
+  var sensitiveCategories: [String] {
+    get {_storage._sensitiveCategories}
+    set {_uniqueStorage()._sensitiveCategories = newValue}
+  }
+
+  var typeCode: Dossier_Storage_V1_StoredCoding {
+    get {_storage._typeCode ?? Dossier_Storage_V1_StoredCoding()}
+    set {_uniqueStorage()._typeCode = newValue}
+  }
+  /// Returns true if `typeCode` has been explicitly set.
+  var hasTypeCode: Bool {_storage._typeCode != nil}
+  /// Clears the value of `typeCode`. Subsequent reads from it will return its default value.
+  mutating func clearTypeCode() {_uniqueStorage()._typeCode = nil}
+
+  var formatCode: Dossier_Storage_V1_StoredCoding {
+    get {_storage._formatCode ?? Dossier_Storage_V1_StoredCoding()}
+    set {_uniqueStorage()._formatCode = newValue}
+  }
+  /// Returns true if `formatCode` has been explicitly set.
+  var hasFormatCode: Bool {_storage._formatCode != nil}
+  /// Clears the value of `formatCode`. Subsequent reads from it will return its default value.
+  mutating func clearFormatCode() {_uniqueStorage()._formatCode = nil}
+
+  var mimeType: String {
+    get {_storage._mimeType}
+    set {_uniqueStorage()._mimeType = newValue}
+  }
+
+  var language: String {
+    get {_storage._language}
+    set {_uniqueStorage()._language = newValue}
+  }
+
+  var createdAtUs: Int64 {
+    get {_storage._createdAtUs}
+    set {_uniqueStorage()._createdAtUs = newValue}
+  }
+
+  var serviceStartUs: Int64 {
+    get {_storage._serviceStartUs}
+    set {_uniqueStorage()._serviceStartUs = newValue}
+  }
+
+  var serviceEndUs: Int64 {
+    get {_storage._serviceEndUs}
+    set {_uniqueStorage()._serviceEndUs = newValue}
+  }
+
+  var facilityType: Dossier_Storage_V1_StoredCoding {
+    get {_storage._facilityType ?? Dossier_Storage_V1_StoredCoding()}
+    set {_uniqueStorage()._facilityType = newValue}
+  }
+  /// Returns true if `facilityType` has been explicitly set.
+  var hasFacilityType: Bool {_storage._facilityType != nil}
+  /// Clears the value of `facilityType`. Subsequent reads from it will return its default value.
+  mutating func clearFacilityType() {_uniqueStorage()._facilityType = nil}
+
+  var practiceSetting: Dossier_Storage_V1_StoredCoding {
+    get {_storage._practiceSetting ?? Dossier_Storage_V1_StoredCoding()}
+    set {_uniqueStorage()._practiceSetting = newValue}
+  }
+  /// Returns true if `practiceSetting` has been explicitly set.
+  var hasPracticeSetting: Bool {_storage._practiceSetting != nil}
+  /// Clears the value of `practiceSetting`. Subsequent reads from it will return its default value.
+  mutating func clearPracticeSetting() {_uniqueStorage()._practiceSetting = nil}
+
+  /// 1 normal, 2 restricted, 3 secret.
+  var confidentiality: UInt32 {
+    get {_storage._confidentiality}
+    set {_uniqueStorage()._confidentiality = newValue}
+  }
+
+  var hiddenFromPatient: Bool {
+    get {_storage._hiddenFromPatient}
+    set {_uniqueStorage()._hiddenFromPatient = newValue}
+  }
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// A document's metadata (`documents` family, patient ‖ 0x00 ‖ 'D' ‖ document id).
+nonisolated struct Dossier_Storage_V1_StoredDocument: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var id: String {
+    get {_storage._id}
+    set {_uniqueStorage()._id = newValue}
+  }
+
+  var patientID: String {
+    get {_storage._patientID}
+    set {_uniqueStorage()._patientID = newValue}
+  }
+
+  var submission: Dossier_Storage_V1_StoredSubmission {
+    get {_storage._submission ?? Dossier_Storage_V1_StoredSubmission()}
+    set {_uniqueStorage()._submission = newValue}
+  }
+  /// Returns true if `submission` has been explicitly set.
+  var hasSubmission: Bool {_storage._submission != nil}
+  /// Clears the value of `submission`. Subsequent reads from it will return its default value.
+  mutating func clearSubmission() {_uniqueStorage()._submission = nil}
+
+  var author: Dossier_Storage_V1_StoredActor {
+    get {_storage._author ?? Dossier_Storage_V1_StoredActor()}
+    set {_uniqueStorage()._author = newValue}
+  }
+  /// Returns true if `author` has been explicitly set.
+  var hasAuthor: Bool {_storage._author != nil}
+  /// Clears the value of `author`. Subsequent reads from it will return its default value.
+  mutating func clearAuthor() {_uniqueStorage()._author = nil}
+
+  var confidentiality: UInt32 {
+    get {_storage._confidentiality}
+    set {_uniqueStorage()._confidentiality = newValue}
+  }
+
+  var hiddenFromPatient: Bool {
+    get {_storage._hiddenFromPatient}
+    set {_uniqueStorage()._hiddenFromPatient = newValue}
+  }
+
+  var releasedAtUs: Int64 {
+    get {_storage._releasedAtUs}
+    set {_uniqueStorage()._releasedAtUs = newValue}
+  }
+
+  /// "current" or "deprecated".
+  var status: String {
+    get {_storage._status}
+    set {_uniqueStorage()._status = newValue}
+  }
+
+  var replacesID: String {
+    get {_storage._replacesID}
+    set {_uniqueStorage()._replacesID = newValue}
+  }
+
+  var replacedByID: String {
+    get {_storage._replacedByID}
+    set {_uniqueStorage()._replacedByID = newValue}
+  }
+
+  var deprecationReason: String {
+    get {_storage._deprecationReason}
+    set {_uniqueStorage()._deprecationReason = newValue}
+  }
+
+  var deprecatedAtUs: Int64 {
+    get {_storage._deprecatedAtUs}
+    set {_uniqueStorage()._deprecatedAtUs = newValue}
+  }
+
+  var sizeBytes: UInt64 {
+    get {_storage._sizeBytes}
+    set {_uniqueStorage()._sizeBytes = newValue}
+  }
+
+  var sha256: Data {
+    get {_storage._sha256}
+    set {_uniqueStorage()._sha256 = newValue}
+  }
+
+  var depositedAtUs: Int64 {
+    get {_storage._depositedAtUs}
+    set {_uniqueStorage()._depositedAtUs = newValue}
+  }
+
+  var patientSpace: Bool {
+    get {_storage._patientSpace}
+    set {_uniqueStorage()._patientSpace = newValue}
+  }
+
+  var version: UInt64 {
+    get {_storage._version}
+    set {_uniqueStorage()._version = newValue}
+  }
+
+  /// The content's blob id in the `contents` family.
+  var contentID: String {
+    get {_storage._contentID}
+    set {_uniqueStorage()._contentID = newValue}
+  }
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// A resumable upload session (`documents` family, patient ‖ 0x00 ‖ 'S' ‖ upload id).
+nonisolated struct Dossier_Storage_V1_StoredUpload: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var id: String {
+    get {_storage._id}
+    set {_uniqueStorage()._id = newValue}
+  }
+
+  var patientID: String {
+    get {_storage._patientID}
+    set {_uniqueStorage()._patientID = newValue}
+  }
+
+  var creator: Dossier_Storage_V1_StoredActor {
+    get {_storage._creator ?? Dossier_Storage_V1_StoredActor()}
+    set {_uniqueStorage()._creator = newValue}
+  }
+  /// Returns true if `creator` has been explicitly set.
+  var hasCreator: Bool {_storage._creator != nil}
+  /// Clears the value of `creator`. Subsequent reads from it will return its default value.
+  mutating func clearCreator() {_uniqueStorage()._creator = nil}
+
+  var submission: Dossier_Storage_V1_StoredSubmission {
+    get {_storage._submission ?? Dossier_Storage_V1_StoredSubmission()}
+    set {_uniqueStorage()._submission = newValue}
+  }
+  /// Returns true if `submission` has been explicitly set.
+  var hasSubmission: Bool {_storage._submission != nil}
+  /// Clears the value of `submission`. Subsequent reads from it will return its default value.
+  mutating func clearSubmission() {_uniqueStorage()._submission = nil}
+
+  var declaredSize: UInt64 {
+    get {_storage._declaredSize}
+    set {_uniqueStorage()._declaredSize = newValue}
+  }
+
+  var committedSize: UInt64 {
+    get {_storage._committedSize}
+    set {_uniqueStorage()._committedSize = newValue}
+  }
+
+  var expectedSha256: Data {
+    get {_storage._expectedSha256}
+    set {_uniqueStorage()._expectedSha256 = newValue}
+  }
+
+  var createdAtUs: Int64 {
+    get {_storage._createdAtUs}
+    set {_uniqueStorage()._createdAtUs = newValue}
+  }
+
+  var expiresAtUs: Int64 {
+    get {_storage._expiresAtUs}
+    set {_uniqueStorage()._expiresAtUs = newValue}
+  }
+
+  /// "open" or "completed".
+  var state: String {
+    get {_storage._state}
+    set {_uniqueStorage()._state = newValue}
+  }
+
+  var documentID: String {
+    get {_storage._documentID}
+    set {_uniqueStorage()._documentID = newValue}
+  }
+
+  var replacesDocumentID: String {
+    get {_storage._replacesDocumentID}
+    set {_uniqueStorage()._replacesDocumentID = newValue}
+  }
+
+  var contentID: String {
+    get {_storage._contentID}
+    set {_uniqueStorage()._contentID = newValue}
+  }
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
@@ -995,6 +1324,557 @@ nonisolated extension Dossier_Storage_V1_StoredNotification: SwiftProtobuf.Messa
     if lhs.grantID != rhs.grantID {return false}
     if lhs.expiresAtUs != rhs.expiresAtUs {return false}
     if lhs.logSequence != rhs.logSequence {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dossier_Storage_V1_StoredCoding: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".StoredCoding"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}system\0\u{1}code\0\u{1}display\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.system) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.code) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.display) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.system.isEmpty {
+      try visitor.visitSingularStringField(value: self.system, fieldNumber: 1)
+    }
+    if !self.code.isEmpty {
+      try visitor.visitSingularStringField(value: self.code, fieldNumber: 2)
+    }
+    if !self.display.isEmpty {
+      try visitor.visitSingularStringField(value: self.display, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Dossier_Storage_V1_StoredCoding, rhs: Dossier_Storage_V1_StoredCoding) -> Bool {
+    if lhs.system != rhs.system {return false}
+    if lhs.code != rhs.code {return false}
+    if lhs.display != rhs.display {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dossier_Storage_V1_StoredSubmission: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".StoredSubmission"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}client_unique_id\0\u{1}title\0\u{3}document_class\0\u{3}sensitive_categories\0\u{3}type_code\0\u{3}format_code\0\u{3}mime_type\0\u{1}language\0\u{3}created_at_us\0\u{3}service_start_us\0\u{3}service_end_us\0\u{3}facility_type\0\u{3}practice_setting\0\u{1}confidentiality\0\u{3}hidden_from_patient\0")
+
+  fileprivate class _StorageClass {
+    var _clientUniqueID: String = String()
+    var _title: String = String()
+    var _documentClass: String = String()
+    var _sensitiveCategories: [String] = []
+    var _typeCode: Dossier_Storage_V1_StoredCoding? = nil
+    var _formatCode: Dossier_Storage_V1_StoredCoding? = nil
+    var _mimeType: String = String()
+    var _language: String = String()
+    var _createdAtUs: Int64 = 0
+    var _serviceStartUs: Int64 = 0
+    var _serviceEndUs: Int64 = 0
+    var _facilityType: Dossier_Storage_V1_StoredCoding? = nil
+    var _practiceSetting: Dossier_Storage_V1_StoredCoding? = nil
+    var _confidentiality: UInt32 = 0
+    var _hiddenFromPatient: Bool = false
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _clientUniqueID = source._clientUniqueID
+      _title = source._title
+      _documentClass = source._documentClass
+      _sensitiveCategories = source._sensitiveCategories
+      _typeCode = source._typeCode
+      _formatCode = source._formatCode
+      _mimeType = source._mimeType
+      _language = source._language
+      _createdAtUs = source._createdAtUs
+      _serviceStartUs = source._serviceStartUs
+      _serviceEndUs = source._serviceEndUs
+      _facilityType = source._facilityType
+      _practiceSetting = source._practiceSetting
+      _confidentiality = source._confidentiality
+      _hiddenFromPatient = source._hiddenFromPatient
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._clientUniqueID) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._title) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._documentClass) }()
+        case 4: try { try decoder.decodeRepeatedStringField(value: &_storage._sensitiveCategories) }()
+        case 5: try { try decoder.decodeSingularMessageField(value: &_storage._typeCode) }()
+        case 6: try { try decoder.decodeSingularMessageField(value: &_storage._formatCode) }()
+        case 7: try { try decoder.decodeSingularStringField(value: &_storage._mimeType) }()
+        case 8: try { try decoder.decodeSingularStringField(value: &_storage._language) }()
+        case 9: try { try decoder.decodeSingularInt64Field(value: &_storage._createdAtUs) }()
+        case 10: try { try decoder.decodeSingularInt64Field(value: &_storage._serviceStartUs) }()
+        case 11: try { try decoder.decodeSingularInt64Field(value: &_storage._serviceEndUs) }()
+        case 12: try { try decoder.decodeSingularMessageField(value: &_storage._facilityType) }()
+        case 13: try { try decoder.decodeSingularMessageField(value: &_storage._practiceSetting) }()
+        case 14: try { try decoder.decodeSingularUInt32Field(value: &_storage._confidentiality) }()
+        case 15: try { try decoder.decodeSingularBoolField(value: &_storage._hiddenFromPatient) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._clientUniqueID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._clientUniqueID, fieldNumber: 1)
+      }
+      if !_storage._title.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._title, fieldNumber: 2)
+      }
+      if !_storage._documentClass.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._documentClass, fieldNumber: 3)
+      }
+      if !_storage._sensitiveCategories.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._sensitiveCategories, fieldNumber: 4)
+      }
+      try { if let v = _storage._typeCode {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+      } }()
+      try { if let v = _storage._formatCode {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+      } }()
+      if !_storage._mimeType.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._mimeType, fieldNumber: 7)
+      }
+      if !_storage._language.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._language, fieldNumber: 8)
+      }
+      if _storage._createdAtUs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._createdAtUs, fieldNumber: 9)
+      }
+      if _storage._serviceStartUs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._serviceStartUs, fieldNumber: 10)
+      }
+      if _storage._serviceEndUs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._serviceEndUs, fieldNumber: 11)
+      }
+      try { if let v = _storage._facilityType {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+      } }()
+      try { if let v = _storage._practiceSetting {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+      } }()
+      if _storage._confidentiality != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._confidentiality, fieldNumber: 14)
+      }
+      if _storage._hiddenFromPatient != false {
+        try visitor.visitSingularBoolField(value: _storage._hiddenFromPatient, fieldNumber: 15)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Dossier_Storage_V1_StoredSubmission, rhs: Dossier_Storage_V1_StoredSubmission) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._clientUniqueID != rhs_storage._clientUniqueID {return false}
+        if _storage._title != rhs_storage._title {return false}
+        if _storage._documentClass != rhs_storage._documentClass {return false}
+        if _storage._sensitiveCategories != rhs_storage._sensitiveCategories {return false}
+        if _storage._typeCode != rhs_storage._typeCode {return false}
+        if _storage._formatCode != rhs_storage._formatCode {return false}
+        if _storage._mimeType != rhs_storage._mimeType {return false}
+        if _storage._language != rhs_storage._language {return false}
+        if _storage._createdAtUs != rhs_storage._createdAtUs {return false}
+        if _storage._serviceStartUs != rhs_storage._serviceStartUs {return false}
+        if _storage._serviceEndUs != rhs_storage._serviceEndUs {return false}
+        if _storage._facilityType != rhs_storage._facilityType {return false}
+        if _storage._practiceSetting != rhs_storage._practiceSetting {return false}
+        if _storage._confidentiality != rhs_storage._confidentiality {return false}
+        if _storage._hiddenFromPatient != rhs_storage._hiddenFromPatient {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dossier_Storage_V1_StoredDocument: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".StoredDocument"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}patient_id\0\u{1}submission\0\u{1}author\0\u{1}confidentiality\0\u{3}hidden_from_patient\0\u{3}released_at_us\0\u{1}status\0\u{3}replaces_id\0\u{3}replaced_by_id\0\u{3}deprecation_reason\0\u{3}deprecated_at_us\0\u{3}size_bytes\0\u{1}sha256\0\u{3}deposited_at_us\0\u{3}patient_space\0\u{1}version\0\u{3}content_id\0")
+
+  fileprivate class _StorageClass {
+    var _id: String = String()
+    var _patientID: String = String()
+    var _submission: Dossier_Storage_V1_StoredSubmission? = nil
+    var _author: Dossier_Storage_V1_StoredActor? = nil
+    var _confidentiality: UInt32 = 0
+    var _hiddenFromPatient: Bool = false
+    var _releasedAtUs: Int64 = 0
+    var _status: String = String()
+    var _replacesID: String = String()
+    var _replacedByID: String = String()
+    var _deprecationReason: String = String()
+    var _deprecatedAtUs: Int64 = 0
+    var _sizeBytes: UInt64 = 0
+    var _sha256: Data = Data()
+    var _depositedAtUs: Int64 = 0
+    var _patientSpace: Bool = false
+    var _version: UInt64 = 0
+    var _contentID: String = String()
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _id = source._id
+      _patientID = source._patientID
+      _submission = source._submission
+      _author = source._author
+      _confidentiality = source._confidentiality
+      _hiddenFromPatient = source._hiddenFromPatient
+      _releasedAtUs = source._releasedAtUs
+      _status = source._status
+      _replacesID = source._replacesID
+      _replacedByID = source._replacedByID
+      _deprecationReason = source._deprecationReason
+      _deprecatedAtUs = source._deprecatedAtUs
+      _sizeBytes = source._sizeBytes
+      _sha256 = source._sha256
+      _depositedAtUs = source._depositedAtUs
+      _patientSpace = source._patientSpace
+      _version = source._version
+      _contentID = source._contentID
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._id) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._patientID) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._submission) }()
+        case 4: try { try decoder.decodeSingularMessageField(value: &_storage._author) }()
+        case 5: try { try decoder.decodeSingularUInt32Field(value: &_storage._confidentiality) }()
+        case 6: try { try decoder.decodeSingularBoolField(value: &_storage._hiddenFromPatient) }()
+        case 7: try { try decoder.decodeSingularInt64Field(value: &_storage._releasedAtUs) }()
+        case 8: try { try decoder.decodeSingularStringField(value: &_storage._status) }()
+        case 9: try { try decoder.decodeSingularStringField(value: &_storage._replacesID) }()
+        case 10: try { try decoder.decodeSingularStringField(value: &_storage._replacedByID) }()
+        case 11: try { try decoder.decodeSingularStringField(value: &_storage._deprecationReason) }()
+        case 12: try { try decoder.decodeSingularInt64Field(value: &_storage._deprecatedAtUs) }()
+        case 13: try { try decoder.decodeSingularUInt64Field(value: &_storage._sizeBytes) }()
+        case 14: try { try decoder.decodeSingularBytesField(value: &_storage._sha256) }()
+        case 15: try { try decoder.decodeSingularInt64Field(value: &_storage._depositedAtUs) }()
+        case 16: try { try decoder.decodeSingularBoolField(value: &_storage._patientSpace) }()
+        case 17: try { try decoder.decodeSingularUInt64Field(value: &_storage._version) }()
+        case 18: try { try decoder.decodeSingularStringField(value: &_storage._contentID) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._id.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._id, fieldNumber: 1)
+      }
+      if !_storage._patientID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._patientID, fieldNumber: 2)
+      }
+      try { if let v = _storage._submission {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
+      try { if let v = _storage._author {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+      } }()
+      if _storage._confidentiality != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._confidentiality, fieldNumber: 5)
+      }
+      if _storage._hiddenFromPatient != false {
+        try visitor.visitSingularBoolField(value: _storage._hiddenFromPatient, fieldNumber: 6)
+      }
+      if _storage._releasedAtUs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._releasedAtUs, fieldNumber: 7)
+      }
+      if !_storage._status.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._status, fieldNumber: 8)
+      }
+      if !_storage._replacesID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._replacesID, fieldNumber: 9)
+      }
+      if !_storage._replacedByID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._replacedByID, fieldNumber: 10)
+      }
+      if !_storage._deprecationReason.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._deprecationReason, fieldNumber: 11)
+      }
+      if _storage._deprecatedAtUs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._deprecatedAtUs, fieldNumber: 12)
+      }
+      if _storage._sizeBytes != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._sizeBytes, fieldNumber: 13)
+      }
+      if !_storage._sha256.isEmpty {
+        try visitor.visitSingularBytesField(value: _storage._sha256, fieldNumber: 14)
+      }
+      if _storage._depositedAtUs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._depositedAtUs, fieldNumber: 15)
+      }
+      if _storage._patientSpace != false {
+        try visitor.visitSingularBoolField(value: _storage._patientSpace, fieldNumber: 16)
+      }
+      if _storage._version != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._version, fieldNumber: 17)
+      }
+      if !_storage._contentID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._contentID, fieldNumber: 18)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Dossier_Storage_V1_StoredDocument, rhs: Dossier_Storage_V1_StoredDocument) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._id != rhs_storage._id {return false}
+        if _storage._patientID != rhs_storage._patientID {return false}
+        if _storage._submission != rhs_storage._submission {return false}
+        if _storage._author != rhs_storage._author {return false}
+        if _storage._confidentiality != rhs_storage._confidentiality {return false}
+        if _storage._hiddenFromPatient != rhs_storage._hiddenFromPatient {return false}
+        if _storage._releasedAtUs != rhs_storage._releasedAtUs {return false}
+        if _storage._status != rhs_storage._status {return false}
+        if _storage._replacesID != rhs_storage._replacesID {return false}
+        if _storage._replacedByID != rhs_storage._replacedByID {return false}
+        if _storage._deprecationReason != rhs_storage._deprecationReason {return false}
+        if _storage._deprecatedAtUs != rhs_storage._deprecatedAtUs {return false}
+        if _storage._sizeBytes != rhs_storage._sizeBytes {return false}
+        if _storage._sha256 != rhs_storage._sha256 {return false}
+        if _storage._depositedAtUs != rhs_storage._depositedAtUs {return false}
+        if _storage._patientSpace != rhs_storage._patientSpace {return false}
+        if _storage._version != rhs_storage._version {return false}
+        if _storage._contentID != rhs_storage._contentID {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dossier_Storage_V1_StoredUpload: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".StoredUpload"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}patient_id\0\u{1}creator\0\u{1}submission\0\u{3}declared_size\0\u{3}committed_size\0\u{3}expected_sha256\0\u{3}created_at_us\0\u{3}expires_at_us\0\u{1}state\0\u{3}document_id\0\u{3}replaces_document_id\0\u{3}content_id\0")
+
+  fileprivate class _StorageClass {
+    var _id: String = String()
+    var _patientID: String = String()
+    var _creator: Dossier_Storage_V1_StoredActor? = nil
+    var _submission: Dossier_Storage_V1_StoredSubmission? = nil
+    var _declaredSize: UInt64 = 0
+    var _committedSize: UInt64 = 0
+    var _expectedSha256: Data = Data()
+    var _createdAtUs: Int64 = 0
+    var _expiresAtUs: Int64 = 0
+    var _state: String = String()
+    var _documentID: String = String()
+    var _replacesDocumentID: String = String()
+    var _contentID: String = String()
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _id = source._id
+      _patientID = source._patientID
+      _creator = source._creator
+      _submission = source._submission
+      _declaredSize = source._declaredSize
+      _committedSize = source._committedSize
+      _expectedSha256 = source._expectedSha256
+      _createdAtUs = source._createdAtUs
+      _expiresAtUs = source._expiresAtUs
+      _state = source._state
+      _documentID = source._documentID
+      _replacesDocumentID = source._replacesDocumentID
+      _contentID = source._contentID
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._id) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._patientID) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._creator) }()
+        case 4: try { try decoder.decodeSingularMessageField(value: &_storage._submission) }()
+        case 5: try { try decoder.decodeSingularUInt64Field(value: &_storage._declaredSize) }()
+        case 6: try { try decoder.decodeSingularUInt64Field(value: &_storage._committedSize) }()
+        case 7: try { try decoder.decodeSingularBytesField(value: &_storage._expectedSha256) }()
+        case 8: try { try decoder.decodeSingularInt64Field(value: &_storage._createdAtUs) }()
+        case 9: try { try decoder.decodeSingularInt64Field(value: &_storage._expiresAtUs) }()
+        case 10: try { try decoder.decodeSingularStringField(value: &_storage._state) }()
+        case 11: try { try decoder.decodeSingularStringField(value: &_storage._documentID) }()
+        case 12: try { try decoder.decodeSingularStringField(value: &_storage._replacesDocumentID) }()
+        case 13: try { try decoder.decodeSingularStringField(value: &_storage._contentID) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._id.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._id, fieldNumber: 1)
+      }
+      if !_storage._patientID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._patientID, fieldNumber: 2)
+      }
+      try { if let v = _storage._creator {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
+      try { if let v = _storage._submission {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+      } }()
+      if _storage._declaredSize != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._declaredSize, fieldNumber: 5)
+      }
+      if _storage._committedSize != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._committedSize, fieldNumber: 6)
+      }
+      if !_storage._expectedSha256.isEmpty {
+        try visitor.visitSingularBytesField(value: _storage._expectedSha256, fieldNumber: 7)
+      }
+      if _storage._createdAtUs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._createdAtUs, fieldNumber: 8)
+      }
+      if _storage._expiresAtUs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._expiresAtUs, fieldNumber: 9)
+      }
+      if !_storage._state.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._state, fieldNumber: 10)
+      }
+      if !_storage._documentID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._documentID, fieldNumber: 11)
+      }
+      if !_storage._replacesDocumentID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._replacesDocumentID, fieldNumber: 12)
+      }
+      if !_storage._contentID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._contentID, fieldNumber: 13)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Dossier_Storage_V1_StoredUpload, rhs: Dossier_Storage_V1_StoredUpload) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._id != rhs_storage._id {return false}
+        if _storage._patientID != rhs_storage._patientID {return false}
+        if _storage._creator != rhs_storage._creator {return false}
+        if _storage._submission != rhs_storage._submission {return false}
+        if _storage._declaredSize != rhs_storage._declaredSize {return false}
+        if _storage._committedSize != rhs_storage._committedSize {return false}
+        if _storage._expectedSha256 != rhs_storage._expectedSha256 {return false}
+        if _storage._createdAtUs != rhs_storage._createdAtUs {return false}
+        if _storage._expiresAtUs != rhs_storage._expiresAtUs {return false}
+        if _storage._state != rhs_storage._state {return false}
+        if _storage._documentID != rhs_storage._documentID {return false}
+        if _storage._replacesDocumentID != rhs_storage._replacesDocumentID {return false}
+        if _storage._contentID != rhs_storage._contentID {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

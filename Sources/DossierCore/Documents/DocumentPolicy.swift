@@ -1,0 +1,30 @@
+import Foundation
+
+/// Size limits and timings of documents in a deployment.
+public struct DocumentPolicy: Sendable, Hashable {
+    /// Largest content deposited in one call (DepositDocument, ReplaceDocument): 3 MiB.
+    public var maxInlineContent: Int = 3 << 20
+    /// Largest content of any document (through an upload).
+    public var maxDocumentSize: UInt64 = 128 << 20
+    /// Largest upload chunk and largest read: 1 MiB.
+    public var maxChunk: Int = 1 << 20
+    /// An open upload idle this long is gone; a completed one is kept this long for retries.
+    public var uploadIdleTimeout: TimeInterval = 24 * 3_600
+    /// Open upload sessions per caller and record.
+    public var maxOpenUploads: Int = 8
+
+    public init() {}
+}
+
+/// SHA-256, computed incrementally (injected: the domain knows no crypto library).
+public protocol ContentHasher: AnyObject {
+    func update(_ bytes: ArraySlice<UInt8>)
+    func finish() -> [UInt8]
+}
+
+public typealias ContentHasherFactory = @Sendable () -> any ContentHasher
+
+extension Array where Element == UInt8 {
+    /// Lower-case hex.
+    public var hex: String { map { String(format: "%02x", $0) }.joined() }
+}

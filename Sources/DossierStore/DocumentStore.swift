@@ -1,0 +1,198 @@
+public import DossierCore
+import Foundation
+import RocksDB
+
+/// One record's documents, contents and upload sessions, read inside a record transaction.
+struct StoreDocumentStorage: DocumentStorage {
+    let database: Database
+    let documents: ColumnFamily
+    let contents: ColumnFamily
+    let patient: PatientID
+
+    func document(_ id: String) throws -> Document? {
+        guard Self.isPlausibleID(id), let bytes = try database.get(Keys.documentEntry(patient, .document, id), in: documents)
+        else { return nil }
+        return try DocumentCodec.decodeDocument(bytes)
+    }
+
+    func documentID(clientUniqueID: String, author: Principal) throws -> String? {
+        let key = Keys.documentEntry(patient, .clientID, Keys.principalKey(author) + "\u{0}" + clientUniqueID)
+        return try database.get(key, in: documents).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    func hasDocuments(authoredBy author: Principal) throws -> Bool {
+        let prefix = Keys.documentEntry(patient, .clientID, Keys.principalKey(author) + "\u{0}")
+        return try !database.entries(withPrefix: prefix, in: documents, limit: 1).isEmpty
+    }
+
+    func forEachDocument(newestFirst: Bool, after: String?, _ body: (Document) throws -> Bool) throws {
+        let prefix = Keys.documentEntry(patient, .document)
+        var lower = prefix
+        var upper = Iterator.upperBound(forPrefix: prefix)
+        if let after {
+            let cursor = Keys.documentEntry(patient, .document, after)
+            if newestFirst { upper = cursor } else { lower = cursor + [0x00] }
+        }
+        let iterator = try database.iterator(in: documents, lowerBound: lower, upperBound: upper)
+        if newestFirst { iterator.seekToLast() } else { iterator.seekToFirst() }
+        while iterator.isValid {
+            let document = try iterator.withValue { try DocumentCodec.decodeDocument($0) }
+            guard try body(document) else { break }
+            if newestFirst { iterator.previous() } else { iterator.next() }
+        }
+        try iterator.checkError()
+    }
+
+    func documentCount() throws -> UInt64 {
+        guard let bytes = try database.get(Keys.documentCount(patient), in: documents) else { return 0 }
+        guard let count = Keys.decodeUInt64(bytes) else { throw CorruptValueError(family: Keys.Family.documents) }
+        return count
+    }
+
+    /// Chunks are keyed by their offset: seek to the last chunk starting at or before `offset`,
+    /// then copy forward.
+    func readContent(_ content: ContentID, offset: UInt64, length: Int) throws -> [UInt8] {
+        let prefix = Keys.contentPrefix(patient, content)
+        let iterator = try database.iterator(in: contents, prefix: prefix)
+        iterator.seekForPrev(Keys.contentChunk(patient, content, offset: offset))
+        if !iterator.isValid { iterator.seekToFirst() }
+        var result: [UInt8] = []
+        result.reserveCapacity(length)
+        let end = offset + UInt64(length)
+        while iterator.isValid, result.count < length {
+            guard let chunkStart = Keys.decodeUInt64(Array(iterator.key.suffix(8))) else {
+                throw CorruptValueError(family: Keys.Family.contents)
+            }
+            if chunkStart >= end { break }
+            iterator.withValue { bytes in
+                let chunkEnd = chunkStart + UInt64(bytes.count)
+                let from = max(offset, chunkStart)
+                let to = min(end, chunkEnd)
+                if from < to {
+                    result.append(contentsOf: bytes[Int(from - chunkStart)..<Int(to - chunkStart)])
+                }
+            }
+            iterator.next()
+        }
+        try iterator.checkError()
+        return result
+    }
+
+    func upload(_ id: String) throws -> UploadSession? {
+        guard let bytes = try database.get(Keys.documentEntry(patient, .upload, id), in: documents) else { return nil }
+        return try DocumentCodec.decodeUpload(bytes)
+    }
+
+    func uploadID(clientUniqueID: String, creator: Principal) throws -> String? {
+        let key = Keys.documentEntry(patient, .uploadClientID, Keys.principalKey(creator) + "\u{0}" + clientUniqueID)
+        return try database.get(key, in: documents).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    func openUploadCount(creator: Principal) throws -> Int {
+        let prefix = Keys.documentEntry(patient, .uploadClientID, Keys.principalKey(creator) + "\u{0}")
+        var count = 0
+        for entry in try database.entries(withPrefix: prefix, in: documents) {
+            if let upload = try upload(String(decoding: entry.value, as: UTF8.self)), upload.state == .open,
+                upload.expiresAt > Date()
+            {
+                count += 1
+            }
+        }
+        return count
+    }
+
+    /// Document ids are short printable strings; anything else cannot name a document.
+    static func isPlausibleID(_ id: String) -> Bool {
+        !id.isEmpty && id.utf8.count <= 64 && id.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F }
+    }
+}
+
+extension DossierStore {
+    func documentStorage(_ patient: PatientID) -> StoreDocumentStorage {
+        StoreDocumentStorage(database: database, documents: families.documents, contents: families.contents, patient: patient)
+    }
+
+    /// Stages a transaction's document, content and upload changes.
+    func stageDocuments(_ transaction: RecordTransaction, in batch: WriteBatch) throws {
+        let changes = transaction.documentChanges
+        guard !changes.isEmpty else { return }
+        let patient = transaction.patientID
+        for document in changes.documents.values {
+            batch.put(Keys.documentEntry(patient, .document, document.id), try DocumentCodec.encode(document), in: families.documents)
+            let clientKey = Keys.principalKey(document.author) + "\u{0}" + document.submission.clientUniqueID
+            batch.put(Keys.documentEntry(patient, .clientID, clientKey), Array(document.id.utf8), in: families.documents)
+        }
+        if changes.deposited > 0 {
+            let count = try documentStorage(patient).documentCount() + changes.deposited
+            batch.put(Keys.documentCount(patient), Keys.encode(count), in: families.documents)
+        }
+        for (content, bytes) in changes.contents {
+            try stageContent(bytes, as: content, of: patient, in: batch)
+        }
+        for upload in changes.uploads.values {
+            try stageUpload(upload, in: batch)
+        }
+        for upload in changes.deletedUploads {
+            stageDeletion(of: upload, in: batch)
+        }
+    }
+
+    /// A whole content, in chunks of at most 1 MiB (RocksDB handles values of that size well).
+    private func stageContent(_ bytes: [UInt8], as content: ContentID, of patient: PatientID, in batch: WriteBatch) throws {
+        let chunk = 1 << 20
+        var offset = 0
+        while offset < bytes.count {
+            let end = min(bytes.count, offset + chunk)
+            batch.put(Keys.contentChunk(patient, content, offset: UInt64(offset)), bytes[offset..<end], in: families.contents)
+            offset = end
+        }
+    }
+
+    func stageUpload(_ upload: UploadSession, in batch: WriteBatch) throws {
+        let patient = upload.patientID
+        batch.put(Keys.documentEntry(patient, .upload, upload.id), try DocumentCodec.encode(upload), in: families.documents)
+        let clientKey = Keys.principalKey(upload.creator) + "\u{0}" + upload.submission.clientUniqueID
+        batch.put(Keys.documentEntry(patient, .uploadClientID, clientKey), Array(upload.id.utf8), in: families.documents)
+        batch.put(Keys.uploadOwner(upload.id), Array(patient.rawValue.utf8), in: families.documents)
+    }
+
+    /// Removes a session, its index entries and its staged chunks.
+    func stageDeletion(of upload: UploadSession, in batch: WriteBatch) {
+        let patient = upload.patientID
+        batch.delete(Keys.documentEntry(patient, .upload, upload.id), in: families.documents)
+        let clientKey = Keys.principalKey(upload.creator) + "\u{0}" + upload.submission.clientUniqueID
+        batch.delete(Keys.documentEntry(patient, .uploadClientID, clientKey), in: families.documents)
+        batch.delete(Keys.uploadOwner(upload.id), in: families.documents)
+        let prefix = Keys.contentPrefix(patient, upload.content)
+        if let upper = Iterator.upperBound(forPrefix: prefix) {
+            batch.deleteRange(from: prefix, to: upper, in: families.contents)
+        }
+    }
+}
+
+extension DossierStore: UploadRepository {
+    public func changeUpload<T: Sendable>(
+        _ id: String, _ body: @escaping @Sendable (inout UploadChunkChange) throws -> T
+    ) async throws -> T {
+        try await run { [self] in
+            let owner: PatientID? =
+                StoreDocumentStorage.isPlausibleID(id)
+                ? try database.get(Keys.uploadOwner(id), in: families.documents).flatMap {
+                    PatientID(rawValue: String(decoding: $0, as: UTF8.self))
+                } : nil
+            let lockKeys = owner.map { [$0.rawValue] } ?? []
+            return try locks.withLocks(for: lockKeys) {
+                let current = try owner.flatMap { try documentStorage($0).upload(id) }
+                var change = UploadChunkChange(current: current)
+                let result = try body(&change)
+                let batch = WriteBatch()
+                if let updated = change.updated { try stageUpload(updated, in: batch) }
+                if let chunk = change.chunk, let owner {
+                    batch.put(Keys.contentChunk(owner, chunk.content, offset: chunk.offset), chunk.data, in: families.contents)
+                }
+                if !batch.isEmpty { try database.write(batch, sync: true) }
+                return result
+            }
+        }
+    }
+}
