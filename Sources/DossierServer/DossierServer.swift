@@ -53,6 +53,7 @@ public final class DossierServer: Service {
                 emergency: EmergencyAccessService(repository: store, policy: emergencyPolicy, clock: clock)
             ).serverMethods
             + DocumentsHandler(documents: documents).serverMethods
+            + StatisticsHandler(statistics: StatisticsService(repository: store, clock: clock)).serverMethods
             + AccessLogHandler(log: AccessLogService(repository: store, clock: clock)).serverMethods
             + NotificationsHandler(notifications: NotificationService(repository: store, clock: clock)).serverMethods
             + HealthHandler(state: servingState, version: Self.version).serverMethods

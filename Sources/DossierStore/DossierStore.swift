@@ -36,6 +36,7 @@ public final class DossierStore: Sendable {
         let grants: ColumnFamily
         let accessLog: ColumnFamily
         let notifications: ColumnFamily
+        let meta: ColumnFamily
     }
 
     /// Opens (or creates) the store. Fails fast with a clear message on an unusable directory.
@@ -52,7 +53,8 @@ public final class DossierStore: Sendable {
             contents: database.family(Keys.Family.contents)!,
             grants: database.family(Keys.Family.grants)!,
             accessLog: database.family(Keys.Family.accessLog)!,
-            notifications: database.family(Keys.Family.notifications)!)
+            notifications: database.family(Keys.Family.notifications)!,
+            meta: database.family(Keys.Family.meta)!)
         executor = BlockingExecutor(threads: configuration.threads, name: "dossier-store")
     }
 
@@ -109,6 +111,9 @@ extension DossierStore: RecordRepository {
         for entry in transaction.logEntries {
             head += 1
             batch.put(Keys.logEntry(patient, sequence: head), try RecordCodec.encode(entry, sequence: head), in: families.accessLog)
+            if let event = StatisticsEvent(entry) {
+                batch.put(Keys.statisticsEvent(StatisticsMonth(containing: entry.time), event, patient, sequence: head), [UInt8](), in: families.meta)
+            }
         }
         if !transaction.logEntries.isEmpty {
             batch.put(Keys.logHead(patient), Keys.encode(head), in: families.accessLog)

@@ -111,6 +111,14 @@ enum Keys {
         contentPrefix(patient, content) + encode(offset)
     }
 
+    /// `meta`: "s" ‖ yyyymm ‖ "/" ‖ event ‖ "/" ‖ patient ‖ 0x00 ‖ log sequence (u64) → empty:
+    /// one key per counted event, unique per log entry so writers never contend.
+    static func statisticsEvent(_ month: StatisticsMonth, _ event: StatisticsEvent, _ patient: PatientID, sequence: UInt64) -> [UInt8] {
+        Array("s\(month.key)/\(event.rawValue)/\(patient.rawValue)".utf8) + [0x00] + encode(sequence)
+    }
+
+    static let statisticsPrefix: [UInt8] = [UInt8(ascii: "s")]
+
     static func encode(_ value: UInt64) -> [UInt8] {
         withUnsafeBytes(of: value.bigEndian) { Array($0) }
     }

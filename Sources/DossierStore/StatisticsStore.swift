@@ -1,0 +1,54 @@
+public import DossierCore
+import Foundation
+import RocksDB
+
+/// Statistics by scanning: records with their access settings, document metadata (never
+/// contents), and the per-month event keys. Correct by construction; its cost grows with the
+/// data (see BENCHMARKS.md).
+extension DossierStore: StatisticsRepository {
+    public func countAll(at now: Date) async throws -> StoredCounts {
+        try await run { [self] in
+            var counts = StoredCounts()
+            try countRecords(into: &counts, at: now)
+            try countDocuments(into: &counts)
+            try countEvents(into: &counts)
+            return counts
+        }
+    }
+
+    private func countRecords(into counts: inout StoredCounts, at now: Date) throws {
+        var patients: [PatientID] = []
+        try database.scan(prefix: [UInt8](), in: families.records) { _, value in
+            patients.append(try RecordCodec.decodeRecord([UInt8](value)).patientID)
+            return true
+        }
+        for patient in patients {
+            guard let record = try loadRecord(patient) else { continue }
+            let settings = try AccessSettingsCodec.load(patient, from: database, family: families.grants)
+            counts.add(record: record, settings: settings, at: now)
+        }
+    }
+
+    /// Document entries are `patient ‖ 0x00 ‖ "D" ‖ id`; other keys of the family are skipped.
+    private func countDocuments(into counts: inout StoredCounts) throws {
+        try database.scan(prefix: [UInt8](), in: families.documents) { key, value in
+            guard let separator = key.firstIndex(of: 0x00), separator + 1 < key.count,
+                key[separator + 1] == Keys.DocumentEntry.document.rawValue, key.first != 0x7E
+            else { return true }
+            counts.add(document: try DocumentCodec.decodeDocument(value))
+            return true
+        }
+    }
+
+    private func countEvents(into counts: inout StoredCounts) throws {
+        try database.scan(prefix: Keys.statisticsPrefix, in: families.meta) { key, _ in
+            let text = String(decoding: key.prefix(while: { $0 != 0x00 }).dropFirst(), as: UTF8.self)
+            let parts = text.split(separator: "/", maxSplits: 2)
+            guard parts.count == 3, let month = StatisticsMonth(key: String(parts[0])),
+                let event = StatisticsEvent(rawValue: String(parts[1]))
+            else { throw CorruptValueError(family: Keys.Family.meta) }
+            counts.eventsByMonth[month, default: [:]][event, default: 0] += 1
+            return true
+        }
+    }
+}
