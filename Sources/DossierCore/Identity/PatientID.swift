@@ -13,6 +13,7 @@ public struct PatientID: RawRepresentable, Sendable, Hashable, Comparable, Custo
 
     /// Validates `text` or throws INVALID_ARGUMENT naming `field`.
     public init(validating text: String, field: String = "patient_id") throws {
+        guard !text.isEmpty else { throw DossierError.missingField(field) }
         guard let id = PatientID(rawValue: text) else {
             throw DossierError(
                 .invalidArgument, "\(field) must be 1 to 64 characters of [A-Za-z0-9._-], starting with a letter or digit",

@@ -42,6 +42,9 @@ public struct Dispatcher: TTRPCService {
         }
         let name = RPCMethodName(service: request.service, method: request.method)
         guard let method = methods[name] else {
+            if DossierAPI.methods.contains(name) {
+                return response(StatusMapping.status(for: DossierError.notImplementedYet).status)
+            }
             return Ttrpc_Response(code: .unimplemented, message: unimplementedMessage(for: name))
         }
         guard request.timeoutNano >= 0 else {
@@ -98,7 +101,6 @@ public struct Dispatcher: TTRPCService {
     }
 
     private func unimplementedMessage(for name: RPCMethodName) -> String {
-        if DossierAPI.methods.contains(name) { return "not implemented yet" }
         if services.contains(name.service) { return "method \(name)" }
         return "service \(name.service)"
     }
