@@ -32,15 +32,18 @@ run: build certs
 	  --cert $(CERTS)/server.pem --key $(CERTS)/server.key --client-ca $(CERTS)/ca.pem
 
 ## Fails fast when proto/ changed and the generated code did not, then runs every test:
-## the interoperability check with containerd's Go ttrpc client, then the Swift test suites.
+## the interoperability check with containerd's Go ttrpc client, the C client's suite under
+## valgrind, then the Swift test suites (whose summary line ends the run).
 test: deps check-generated
 	$(SWIFT) build --build-tests
 	bash scripts/interop-go.sh
+	$(MAKE) -C clients/c valgrind-check DOSSIERD=$(CURDIR)/$(BIN)/dossierd
 	timeout 1200 $(SWIFT) test --skip-build
 
-## Only the interoperability check (an independent ttrpc client against a real dossierd).
+## Only the interoperability checks (independent clients against a real dossierd).
 test-interop: build
 	bash scripts/interop-go.sh
+	$(MAKE) -C clients/c check DOSSIERD=$(CURDIR)/$(BIN)/dossierd
 
 check-generated:
 	@bash scripts/check-generated.sh

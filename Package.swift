@@ -141,6 +141,26 @@ let package = Package(
             ],
             path: "Tests/DossierTestSupport"
         ),
+        // The C client for professional software (clients/c, also built by its own Makefile).
+        .target(
+            name: "CDossierClient",
+            path: "clients/c",
+            exclude: ["examples", "tests", "Makefile", "README.md", "dossier-client.pc.in", "generated/GENERATED.sha256"],
+            sources: ["src", "generated"],
+            publicHeadersPath: "include",
+            cSettings: [.headerSearchPath("generated")],
+            linkerSettings: [.linkedLibrary("protobuf-c"), .linkedLibrary("ssl"), .linkedLibrary("crypto")]
+        ),
+        .target(
+            name: "CDossierClientShim",
+            dependencies: ["CDossierClient"],
+            path: "Tests/CDossierClientShim",
+            cSettings: [.headerSearchPath("../../clients/c/generated")]
+        ),
+        .testTarget(
+            name: "CClientTests",
+            dependencies: ["CDossierClient", "CDossierClientShim", "DossierTestSupport", "DossierClient", "DossierServer"]
+        ),
         .testTarget(name: "RocksDBTests", dependencies: ["RocksDB"]),
         .testTarget(name: "DossierCoreTests", dependencies: ["DossierCore"]),
         .testTarget(name: "DossierWireTests", dependencies: ["DossierWire"]),
