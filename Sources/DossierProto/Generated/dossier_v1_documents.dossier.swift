@@ -29,9 +29,9 @@ import SwiftProtobuf
 /// - operators: nothing (PERMISSION_DENIED): they never see clinical content.
 ///
 /// Errors common to every rpc here:
-/// - PERMISSION_DENIED (reason "NO_ACCESS") when the caller has no access to the record, whether
-///   or not the record exists, is PENDING or CLOSED: a professional learns nothing about a record
-///   they cannot access. The patient's own missing record is NOT_FOUND ("RECORD_NOT_FOUND"); the
+/// - PERMISSION_DENIED (reason "PERMISSION_DENIED"; the precise one, e.g. NO_ACCESS, only in the
+///   access log) when the caller has no access to the record, whether or not the record exists,
+///   is PENDING or CLOSED: a professional learns nothing about a record they cannot access. The patient's own missing record is NOT_FOUND ("RECORD_NOT_FOUND"); the
 ///   patient's calls on a CLOSED record that would change it are FAILED_PRECONDITION
 ///   ("RECORD_CLOSED");
 /// - NOT_FOUND (reason "DOCUMENT_NOT_FOUND") when the caller has access to the record but the
