@@ -11,6 +11,9 @@ struct Dossier: AsyncParsableCommand {
             Connection settings come from flags or the environment: DOSSIER_SERVER (host:port, \
             default 127.0.0.1:7443), DOSSIER_CERT, DOSSIER_KEY and DOSSIER_CA (PEM files).
             """,
-        subcommands: [HealthCommand.self, RecordCommand.self, AccessCommand.self, LogCommand.self, NotificationsCommand.self]
+        subcommands: [
+            HealthCommand.self, RecordCommand.self, DocCommand.self, AccessCommand.self, LogCommand.self, NotificationsCommand.self,
+            StatsCommand.self,
+        ]
     )
 }

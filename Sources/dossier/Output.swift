@@ -18,6 +18,25 @@ enum Output {
         }
     }
 
+    /// Aligned columns under a header.
+    static func columns(_ header: [String], _ rows: [[String]]) {
+        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
+        for row in [header] + rows {
+            print(zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
+                .trimmingCharacters(in: .whitespaces))
+        }
+    }
+
+    /// A progress bar on standard error (for large transfers), redrawn in place.
+    static func progress(_ done: UInt64, of total: UInt64, _ label: String) {
+        let fraction = total == 0 ? 1 : Double(done) / Double(total)
+        let filled = Int(fraction * 30)
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: 30 - filled)
+        let line = "\r\(label) [\(bar)] \(Int(fraction * 100))% \(done >> 20)/\(total >> 20) MiB"
+        FileHandle.standardError.write(Data(line.utf8))
+        if done >= total { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+
     static func timestamp(_ value: Google_Protobuf_Timestamp, isSet: Bool) -> String {
         guard isSet else { return "" }
         return ISO8601DateFormatter().string(from: value.date)
