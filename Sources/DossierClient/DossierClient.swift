@@ -19,6 +19,7 @@ public struct DossierClient: Sendable {
     public var accessLog: Dossier_V1_AccessLogClient<ClientConnection> { .init(connection) }
     public var notifications: Dossier_V1_NotificationsClient<ClientConnection> { .init(connection) }
     public var statistics: Dossier_V1_StatisticsClient<ClientConnection> { .init(connection) }
+    public var admin: Dossier_V1_AdminClient<ClientConnection> { .init(connection) }
 
     public init(connection: ClientConnection) {
         self.connection = connection

@@ -38,7 +38,7 @@ public final class DossierServer: Service {
         }
         let records = RecordService(repository: store, policy: configuration.policy, clock: clock)
         let access = AccessService(repository: store, clock: clock)
-        let matrix = configuration.accessMatrix
+        let matrix = configuration.accessMatrix.matrix
         var emergencyPolicy = configuration.emergency
         emergencyPolicy.allowedProfessions = Set(matrix.rows.filter(\.mayUseEmergencyAccess).map(\.profession))
         let documents = DocumentService(
@@ -53,6 +53,7 @@ public final class DossierServer: Service {
                 emergency: EmergencyAccessService(repository: store, policy: emergencyPolicy, clock: clock)
             ).serverMethods
             + DocumentsHandler(documents: documents).serverMethods
+            + AdminHandler(accessMatrix: configuration.accessMatrix).serverMethods
             + StatisticsHandler(statistics: StatisticsService(repository: store, clock: clock)).serverMethods
             + AccessLogHandler(log: AccessLogService(repository: store, clock: clock)).serverMethods
             + NotificationsHandler(notifications: NotificationService(repository: store, clock: clock)).serverMethods

@@ -11,7 +11,7 @@ public struct ServerConfiguration: Sendable {
     public var emergency: EmergencyPolicy = .init()
     public var documents: DocumentPolicy = .init()
     /// What each profession may see; also says who may open emergency access.
-    public var accessMatrix: AccessMatrix = .default
+    public var accessMatrix: AccessMatrixFile = .shippedDefault()
     /// Event-loop threads (default: one per core).
     public var eventLoopThreads: Int
 

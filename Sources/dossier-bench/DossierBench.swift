@@ -16,14 +16,21 @@ struct DossierBench: AsyncParsableCommand {
     @Option(help: "Calls in flight per connection.") var inFlight = 8
     @Option(help: "Seconds of measurement.") var duration: Double = 10
     @Option(help: "Seconds of warm-up (not measured).") var warmup: Double = 2
-    @Option(help: "Operation: health, get-record (durable log write per call), open-record (durable write).") var operation = "health"
+    @Option(help: "Operation: health, get-record (durable log write per call), open-record (durable write), deposit (durable document write), find (search a record of --documents documents), read-content (64 KiB ranges).")
+    var operation = "health"
+    @Option(help: "Documents per record prepared for find and read-content.") var documents = 100
+    @Option(help: "Document size in bytes (deposit, and the prepared documents).") var documentSize = 16 << 10
 
     func run() async throws {
         guard let colon = server.lastIndex(of: ":"), let port = Int(server[server.index(after: colon)...]) else {
             throw ValidationError("server must be host:port")
         }
         let host = String(server[..<colon])
-        let role = operation == "health" ? "professional-gp" : (operation == "get-record" ? "patient-alice" : "operator-helpdesk")
+        let role = switch operation {
+        case "get-record": "patient-alice"
+        case "open-record": "operator-helpdesk"
+        default: "professional-gp"
+        }
         let files = TLSFiles(certificateChain: "\(certs)/\(role).pem", privateKey: "\(certs)/\(role).key", trustRoots: "\(certs)/ca.pem")
         if operation == "get-record" {
             let setup = try await DossierClient.connect(ClientConfiguration(host: host, port: port, tls: files))
@@ -34,6 +41,21 @@ struct DossierBench: AsyncParsableCommand {
         for _ in 0..<connections {
             clients.append(try await DossierClient.connect(ClientConfiguration(host: host, port: port, tls: files)))
         }
+        var seeded: [Int: String] = [:]
+        if DocumentWorkloads.operations.contains(operation) {
+            let helpdesk = TLSFiles(
+                certificateChain: "\(certs)/operator-helpdesk.pem", privateKey: "\(certs)/operator-helpdesk.key",
+                trustRoots: "\(certs)/ca.pem")
+            let operatorClient = try await DossierClient.connect(ClientConfiguration(host: host, port: port, tls: helpdesk))
+            let workers = (0..<connections).flatMap { index in (0..<inFlight).map { index * 1000 + $0 } }
+            seeded = try await DocumentWorkloads.prepare(
+                workers: workers, operatorClient: operatorClient, gp: clients[0],
+                documents: operation == "deposit" ? 0 : (operation == "find" ? documents : 1),
+                size: operation == "read-content" ? 1 << 20 : documentSize)
+            await operatorClient.close()
+        }
+        let documentSize = self.documentSize
+        let seededDocuments = seeded
         let start = ContinuousClock.now
         let measureFrom = start + .milliseconds(Int64(warmup * 1000))
         let end = measureFrom + .milliseconds(Int64(duration * 1000))
@@ -46,7 +68,13 @@ struct DossierBench: AsyncParsableCommand {
                         var sequence = 0
                         while ContinuousClock.now < end {
                             let began = ContinuousClock.now
-                            try await Self.call(operation, client, worker: index * 1000 + slot, sequence: sequence)
+                            let worker = index * 1000 + slot
+                            if DocumentWorkloads.operations.contains(operation) {
+                                try await DocumentWorkloads.call(
+                                    operation, client, worker: worker, sequence: sequence, document: seededDocuments[worker], size: documentSize)
+                            } else {
+                                try await Self.call(operation, client, worker: worker, sequence: sequence)
+                            }
                             sequence += 1
                             let finished = ContinuousClock.now
                             if began >= measureFrom && finished <= end {

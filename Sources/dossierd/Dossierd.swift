@@ -27,11 +27,19 @@ struct Dossierd: AsyncParsableCommand {
     @Option(help: "Maximum open connections.") var maxConnections: Int = env("MAX_CONNECTIONS").flatMap(Int.init) ?? 4096
     @Option(help: "Storage threads (blocking RocksDB work; more = more group commit).") var storageThreads: Int = env("STORAGE_THREADS").flatMap(Int.init) ?? 32
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = env("LOG_LEVEL") ?? "info"
+    @Option(help: "Profession × document-class matrix, JSON (docs/ACCESS-MATRIX.md; default: the shipped one).")
+    var accessMatrix: String? = env("ACCESS_MATRIX")
+    @Flag(help: "Print the access matrix in force (the file's, or the shipped default) as JSON and exit.")
+    var printAccessMatrix = false
+    @Option(help: "Largest document content in bytes (uploads).") var maxDocumentBytes: UInt64 = env("MAX_DOCUMENT_BYTES").flatMap(UInt64.init) ?? (128 << 20)
 
     /// Environment values that do not parse fail like a bad flag would (exit 64), instead of
     /// silently falling back to a default.
     func validate() throws {
-        let numeric = ["PORT", "OBJECTION_PERIOD_DAYS", "RETENTION_DAYS", "MAX_IN_FLIGHT", "MAX_CONNECTIONS", "STORAGE_THREADS"]
+        let numeric = [
+            "PORT", "OBJECTION_PERIOD_DAYS", "RETENTION_DAYS", "MAX_IN_FLIGHT", "MAX_CONNECTIONS", "STORAGE_THREADS",
+            "MAX_DOCUMENT_BYTES",
+        ]
         for name in numeric {
             if let value = env(name), Double(value) == nil {
                 throw ValidationError("DOSSIERD_\(name)=\(value) is not a number")
@@ -42,12 +50,17 @@ struct Dossierd: AsyncParsableCommand {
         }
         guard (0...65_535).contains(port) else { throw ValidationError("port must be 0 to 65535") }
         guard objectionPeriodDays >= 0, retentionDays >= 0 else { throw ValidationError("periods must not be negative") }
-        guard maxInFlight > 0, maxConnections > 0, storageThreads > 0 else {
+        guard maxInFlight > 0, maxConnections > 0, storageThreads > 0, maxDocumentBytes > 0 else {
             throw ValidationError("limits and thread counts must be positive")
         }
     }
 
     func run() async throws {
+        if printAccessMatrix {
+            let file = try accessMatrix.map { try AccessMatrixFile.load(path: $0) } ?? .shippedDefault()
+            FileHandle.standardOutput.write(Data(AccessMatrixFile.encode(file.matrix)))
+            return
+        }
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("unknown log level \(logLevel)")
         }
@@ -60,15 +73,19 @@ struct Dossierd: AsyncParsableCommand {
         var limits = TransportLimits()
         limits.maxInFlightPerConnection = maxInFlight
         limits.maxConnections = maxConnections
-        let configuration = ServerConfiguration(
+        var configuration = ServerConfiguration(
             transport: ServerTransportConfiguration(
                 host: host, port: port,
                 tls: TLSFiles(certificateChain: cert, privateKey: key, trustRoots: clientCA),
                 allowTLS12: allowTLS12, limits: limits),
             store: StoreConfiguration(path: dataDir, threads: storageThreads),
             policy: RecordPolicy(objectionPeriod: objectionPeriodDays * 86_400, retentionPeriod: retentionDays * 86_400))
+        configuration.documents.maxDocumentSize = maxDocumentBytes
         let server: DossierServer
         do {
+            if let accessMatrix {
+                configuration.accessMatrix = try AccessMatrixFile.load(path: accessMatrix)
+            }
             server = try DossierServer(configuration: configuration, logger: logger)
         } catch {
             logger.critical("cannot start: \(error)")

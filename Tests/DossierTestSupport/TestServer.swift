@@ -14,7 +14,7 @@ public final class TestServer: Sendable {
 
     public init(
         pki: TestPKI? = nil, dataDirectory: String? = nil, policy: RecordPolicy = .init(),
-        presenceCodes: PresenceCodePolicy = .init()
+        presenceCodes: PresenceCodePolicy = .init(), accessMatrix: AccessMatrixFile? = nil
     ) async throws {
         let pki = try pki ?? TestPKI()
         let dataDirectory = dataDirectory
@@ -24,6 +24,7 @@ public final class TestServer: Sendable {
             store: StoreConfiguration(path: dataDirectory, threads: 8, blockCacheBytes: 8 << 20),
             policy: policy, eventLoopThreads: 2)
         configuration.presenceCodes = presenceCodes
+        if let accessMatrix { configuration.accessMatrix = accessMatrix }
         var logger = Logger(label: "dossierd-test")
         logger.logLevel = .warning
         server = try DossierServer(configuration: configuration, logger: logger)

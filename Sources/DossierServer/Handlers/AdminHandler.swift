@@ -1,0 +1,71 @@
+import DossierCore
+import DossierProto
+import Foundation
+import SwiftProtobuf
+
+/// `dossier.v1.Admin`, for operators. Only the access matrix is implemented in this version;
+/// the other rpcs answer UNIMPLEMENTED `NOT_IMPLEMENTED`.
+struct AdminHandler: Dossier_V1_AdminService {
+    let accessMatrix: AccessMatrixFile
+
+    func getAccessMatrix(_ request: Dossier_V1_GetAccessMatrixRequest, context: CallContext) async throws -> Dossier_V1_GetAccessMatrixResponse {
+        try Self.requireOperator(context)
+        let file = accessMatrix
+        return .with {
+            $0.matrix = .with {
+                $0.rows = file.matrix.rows.map { row in
+                    .with {
+                        $0.principalKind = Dossier_V1_PrincipalKind(row.kind)
+                        $0.profession = row.profession
+                        $0.documentClasses = row.documentClasses.map(\.api).sorted { $0.rawValue < $1.rawValue }
+                        $0.sensitiveCategories = row.sensitiveCategories.map(\.api).sorted { $0.rawValue < $1.rawValue }
+                        $0.mayUseEmergencyAccess = row.mayUseEmergencyAccess
+                    }
+                }
+                $0.source = file.source
+                $0.loadedAt = Google_Protobuf_Timestamp(date: file.loadedAt)
+                $0.sha256 = file.sha256
+            }
+        }
+    }
+
+    func getServerInfo(_ request: Dossier_V1_GetServerInfoRequest, context: CallContext) async throws -> Dossier_V1_GetServerInfoResponse {
+        throw DossierError.notImplementedYet
+    }
+
+    func createBackup(_ request: Dossier_V1_CreateBackupRequest, context: CallContext) async throws -> Dossier_V1_CreateBackupResponse {
+        throw DossierError.notImplementedYet
+    }
+
+    func listBackups(_ request: Dossier_V1_ListBackupsRequest, context: CallContext) async throws -> Dossier_V1_ListBackupsResponse {
+        throw DossierError.notImplementedYet
+    }
+
+    func revokeCertificate(_ request: Dossier_V1_RevokeCertificateRequest, context: CallContext) async throws -> Dossier_V1_RevokeCertificateResponse {
+        throw DossierError.notImplementedYet
+    }
+
+    func reloadRevocationList(_ request: Dossier_V1_ReloadRevocationListRequest, context: CallContext) async throws -> Dossier_V1_ReloadRevocationListResponse {
+        throw DossierError.notImplementedYet
+    }
+
+    func listRevokedCertificates(_ request: Dossier_V1_ListRevokedCertificatesRequest, context: CallContext) async throws -> Dossier_V1_ListRevokedCertificatesResponse {
+        throw DossierError.notImplementedYet
+    }
+
+    func rotateMasterKey(_ request: Dossier_V1_RotateMasterKeyRequest, context: CallContext) async throws -> Dossier_V1_RotateMasterKeyResponse {
+        throw DossierError.notImplementedYet
+    }
+
+    func runPurge(_ request: Dossier_V1_RunPurgeRequest, context: CallContext) async throws -> Dossier_V1_RunPurgeResponse {
+        throw DossierError.notImplementedYet
+    }
+
+    func reloadAccessMatrix(_ request: Dossier_V1_ReloadAccessMatrixRequest, context: CallContext) async throws -> Dossier_V1_ReloadAccessMatrixResponse {
+        throw DossierError.notImplementedYet
+    }
+
+    private static func requireOperator(_ context: CallContext) throws {
+        guard context.principal.kind == .operator else { throw DossierError.permissionDenied() }
+    }
+}
