@@ -60,6 +60,7 @@ let package = Package(
             dependencies: [
                 "DossierCore", "RocksDB",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             exclude: ["Generated/GENERATED.sha256"]
         ),
@@ -169,7 +170,7 @@ let package = Package(
         .testTarget(
             name: "DossierServerTests",
             dependencies: [
-                "DossierServer", "DossierClient", "DossierTestSupport",
+                "DossierServer", "DossierClient", "DossierTestSupport", "DossierStore", "DossierCore", "RocksDB",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

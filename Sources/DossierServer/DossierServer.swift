@@ -36,6 +36,16 @@ public final class DossierServer: Service {
             try? group.syncShutdownGracefully()
             throw ServerStartupError("cannot open the data directory \(configuration.store.path): \(error)")
         }
+        let signer: LogSigningKeys
+        do {
+            signer = try LogSigningKeys.load(
+                path: configuration.logSigningKeyPath ?? configuration.store.path + "/log-signing-key",
+                create: configuration.logSigningKeyPath == nil)
+        } catch {
+            store.close()
+            try? group.syncShutdownGracefully()
+            throw error
+        }
         let records = RecordService(repository: store, policy: configuration.policy, clock: clock)
         let access = AccessService(repository: store, clock: clock)
         let matrix = configuration.accessMatrix.matrix
@@ -55,7 +65,7 @@ public final class DossierServer: Service {
             + DocumentsHandler(documents: documents).serverMethods
             + AdminHandler(accessMatrix: configuration.accessMatrix).serverMethods
             + StatisticsHandler(statistics: StatisticsService(repository: store, clock: clock)).serverMethods
-            + AccessLogHandler(log: AccessLogService(repository: store, clock: clock)).serverMethods
+            + AccessLogHandler(log: AccessLogService(repository: store, signer: signer, hash: LogSigningKeys.sha256, clock: clock)).serverMethods
             + NotificationsHandler(notifications: NotificationService(repository: store, clock: clock)).serverMethods
             + HealthHandler(state: servingState, version: Self.version).serverMethods
         let dispatcher = Dispatcher(methods: methods, logger: logger)

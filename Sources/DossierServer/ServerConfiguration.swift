@@ -12,6 +12,9 @@ public struct ServerConfiguration: Sendable {
     public var documents: DocumentPolicy = .init()
     /// What each profession may see; also says who may open emergency access.
     public var accessMatrix: AccessMatrixFile = .shippedDefault()
+    /// The key that signs access-log checkpoints; nil: `log-signing-key` in the data directory,
+    /// created on first start (development).
+    public var logSigningKeyPath: String?
     /// Event-loop threads (default: one per core).
     public var eventLoopThreads: Int
 

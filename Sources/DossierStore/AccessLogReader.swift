@@ -23,14 +23,37 @@ extension DossierStore {
             query.newestFirst ? iterator.seekToLast() : iterator.seekToFirst()
             var entries: [SequencedLogEntry] = []
             while iterator.isValid && entries.count < query.limit {
-                let (sequence, entry) = try RecordCodec.decodeLogEntry(iterator.value)
-                if query.matches(entry) {
-                    entries.append(SequencedLogEntry(sequence: sequence, entry: entry))
+                let link = try RecordCodec.decodeLogLink(iterator.value)
+                if query.matches(link.entry) {
+                    entries.append(SequencedLogEntry(
+                        sequence: link.sequence, entry: link.entry, prevHash: link.prevHash, entryHash: link.entryHash))
                 }
                 query.newestFirst ? iterator.previous() : iterator.next()
             }
             try iterator.checkError()
             return entries
         }
+    }
+}
+
+extension DossierStore: LogChainRepository {
+    public func readLogChain(_ patient: PatientID) async throws -> [StoredLogLink] {
+        try await run { [self] in
+            let iterator = try database.iterator(in: families.accessLog, lowerBound: Keys.logPrefix(patient), upperBound: Keys.logHead(patient))
+            iterator.seekToFirst()
+            var links: [StoredLogLink] = []
+            while iterator.isValid {
+                let key = iterator.key
+                let sequence = key.count == Keys.logPrefix(patient).count + 8 ? Keys.decodeUInt64(Array(key.suffix(8))) ?? 0 : 0
+                links.append(StoredLogLink(keySequence: sequence, content: try? RecordCodec.decodeLogLink(iterator.value)))
+                iterator.next()
+            }
+            try iterator.checkError()
+            return links
+        }
+    }
+
+    public func readLogHead(_ patient: PatientID) async throws -> (sequence: UInt64, hash: [UInt8]) {
+        try await run { [self] in try logHead(patient) }
     }
 }

@@ -1,4 +1,5 @@
 public import DossierCore
+import Crypto
 import Foundation
 import RocksDB
 
@@ -107,16 +108,20 @@ extension DossierStore: RecordRepository {
         // A log belongs to a record: attempts on a record that does not exist have nowhere to go.
         guard transaction.record != nil else { return }
         try stageDocuments(transaction, in: batch)
-        var head = try logHead(patient)
+        var (head, headHash) = try logHead(patient)
         for entry in transaction.logEntries {
             head += 1
-            batch.put(Keys.logEntry(patient, sequence: head), try RecordCodec.encode(entry, sequence: head), in: families.accessLog)
+            let entryHash = [UInt8](SHA256.hash(data: LogChain.canonicalBytes(entry, patient: patient, sequence: head, prevHash: headHash)))
+            batch.put(
+                Keys.logEntry(patient, sequence: head),
+                try RecordCodec.encode(entry, sequence: head, prevHash: headHash, entryHash: entryHash), in: families.accessLog)
+            headHash = entryHash
             if let event = StatisticsEvent(entry) {
                 batch.put(Keys.statisticsEvent(StatisticsMonth(containing: entry.time), event, patient, sequence: head), [UInt8](), in: families.meta)
             }
         }
         if !transaction.logEntries.isEmpty {
-            batch.put(Keys.logHead(patient), Keys.encode(head), in: families.accessLog)
+            batch.put(Keys.logHead(patient), Keys.encode(head) + headHash, in: families.accessLog)
         }
         try stageNotifications(transaction, logHead: head, now: transaction.logEntries.last?.time ?? Date(), in: batch)
     }
@@ -126,9 +131,13 @@ extension DossierStore: RecordRepository {
         return try RecordCodec.decodeRecord(bytes)
     }
 
-    private func logHead(_ patient: PatientID) throws -> UInt64 {
-        guard let bytes = try database.get(Keys.logHead(patient), in: families.accessLog) else { return 0 }
-        guard let head = Keys.decodeUInt64(bytes) else { throw CorruptValueError(family: Keys.Family.accessLog) }
-        return head
+    /// The last sequence and its entry hash (0 and zeros for an empty log). The head value is
+    /// sequence (u64 BE) ‖ entry hash (32 bytes).
+    func logHead(_ patient: PatientID) throws -> (sequence: UInt64, hash: [UInt8]) {
+        guard let bytes = try database.get(Keys.logHead(patient), in: families.accessLog) else { return (0, LogChain.zeroHash) }
+        guard bytes.count == 40, let head = Keys.decodeUInt64(Array(bytes.prefix(8))) else {
+            throw CorruptValueError(family: Keys.Family.accessLog)
+        }
+        return (head, Array(bytes.suffix(32)))
     }
 }

@@ -48,8 +48,10 @@ enum RecordCodec {
             version: stored.version)
     }
 
-    static func encode(_ entry: AccessLogEntry, sequence: UInt64) throws -> [UInt8] {
+    static func encode(_ entry: AccessLogEntry, sequence: UInt64, prevHash: [UInt8], entryHash: [UInt8]) throws -> [UInt8] {
         var stored = Dossier_Storage_V1_StoredLogEntry()
+        stored.prevHash = Data(prevHash)
+        stored.entryHash = Data(entryHash)
         stored.sequence = sequence
         stored.timeUs = Time.micros(entry.time)
         stored.actor = ActorCodec.encode(entry.actor)
@@ -63,6 +65,11 @@ enum RecordCodec {
     }
 
     static func decodeLogEntry(_ bytes: [UInt8]) throws -> (sequence: UInt64, entry: AccessLogEntry) {
+        let link = try decodeLogLink(bytes)
+        return (link.sequence, link.entry)
+    }
+
+    static func decodeLogLink(_ bytes: [UInt8]) throws -> (sequence: UInt64, entry: AccessLogEntry, prevHash: [UInt8], entryHash: [UInt8]) {
         let stored = try Dossier_Storage_V1_StoredLogEntry(serializedBytes: bytes)
         guard let basis = AccessBasis(rawValue: stored.basis),
             let operation = LoggedOperation(rawValue: stored.operation),
@@ -73,7 +80,7 @@ enum RecordCodec {
             time: Time.date(stored.timeUs) ?? Date(timeIntervalSince1970: 0), actor: actor, basis: basis,
             operation: operation, documentIDs: stored.documentIds, outcome: outcome, reason: stored.reason,
             emergency: stored.emergency)
-        return (stored.sequence, entry)
+        return (stored.sequence, entry, [UInt8](stored.prevHash), [UInt8](stored.entryHash))
     }
 }
 

@@ -29,6 +29,8 @@ struct Dossierd: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = env("LOG_LEVEL") ?? "info"
     @Option(help: "Profession × document-class matrix, JSON (docs/ACCESS-MATRIX.md; default: the shipped one).")
     var accessMatrix: String? = env("ACCESS_MATRIX")
+    @Option(help: "Ed25519 key signing access-log checkpoints: 64 hex digits (default: <data-dir>/log-signing-key, created if missing).")
+    var logSigningKey: String? = env("LOG_SIGNING_KEY")
     @Flag(help: "Print the access matrix in force (the file's, or the shipped default) as JSON and exit.")
     var printAccessMatrix = false
     @Option(help: "Largest document content in bytes (uploads).") var maxDocumentBytes: UInt64 = env("MAX_DOCUMENT_BYTES").flatMap(UInt64.init) ?? (128 << 20)
@@ -81,6 +83,7 @@ struct Dossierd: AsyncParsableCommand {
             store: StoreConfiguration(path: dataDir, threads: storageThreads),
             policy: RecordPolicy(objectionPeriod: objectionPeriodDays * 86_400, retentionPeriod: retentionDays * 86_400))
         configuration.documents.maxDocumentSize = maxDocumentBytes
+        configuration.logSigningKeyPath = logSigningKey
         let server: DossierServer
         do {
             if let accessMatrix {

@@ -7,7 +7,7 @@ public enum LoggedOperation: String, Sendable, Hashable, CaseIterable {
     case grantAccess, revokeAccess, listGrants, blockProfessional, unblockProfessional, listBlocks
     case setReferringPhysician, nameDelegate, removeDelegate, listDelegates
     case setEmergencyPreference, getEmergencyPreference, getMyAccess
-    case listAccessLog, issuePresenceCode, redeemPresenceCode, openEmergencyAccess
+    case listAccessLog, verifyAccessLog, getLogCheckpoint, issuePresenceCode, redeemPresenceCode, openEmergencyAccess
     case listNotifications, markNotificationsRead
     case depositDocument, createUpload, abortUpload, getDocument, readDocumentContent, replaceDocument
     case deprecateDocument, setDocumentConfidentiality, hideDocumentFromPatient, releaseDocumentToPatient
@@ -64,9 +64,14 @@ public struct AccessLogEntry: Sendable, Hashable {
 public struct SequencedLogEntry: Sendable, Hashable {
     public let sequence: UInt64
     public let entry: AccessLogEntry
+    /// The hash chain as stored (empty where a repository keeps none).
+    public let prevHash: [UInt8]
+    public let entryHash: [UInt8]
 
-    public init(sequence: UInt64, entry: AccessLogEntry) {
+    public init(sequence: UInt64, entry: AccessLogEntry, prevHash: [UInt8] = [], entryHash: [UInt8] = []) {
         self.sequence = sequence
         self.entry = entry
+        self.prevHash = prevHash
+        self.entryHash = entryHash
     }
 }

@@ -28,10 +28,20 @@ public struct AccessLogFilter: Sendable {
 /// read the log; operators never see its content. Reading the log is itself logged.
 public struct AccessLogService: Sendable {
     public let repository: any RecordRepository
+    public let chain: any LogChainRepository
+    public let signer: any LogSigner
+    /// SHA-256 (injected: the domain knows no crypto library).
+    public let hash: @Sendable ([UInt8]) -> [UInt8]
     public let clock: @Sendable () -> Date
 
-    public init(repository: any RecordRepository, clock: @escaping @Sendable () -> Date = { Date() }) {
+    public init(
+        repository: any RecordRepository & LogChainRepository, signer: any LogSigner,
+        hash: @escaping @Sendable ([UInt8]) -> [UInt8], clock: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.repository = repository
+        self.chain = repository
+        self.signer = signer
+        self.hash = hash
         self.clock = clock
     }
 
@@ -54,5 +64,43 @@ public struct AccessLogService: Sendable {
             body: { tx, _ in _ = try RecordOperationRunner.existing(tx) })
         return try await repository.readAccessLog(
             patient, AccessLogQuery(newestFirst: !oldestFirst, after: after, limit: limit, matches: filter.matches))
+    }
+
+    /// Verifies the record's whole chain (and the patient's kept checkpoint, if given); the
+    /// verification is itself logged first, so it covers its own entry. Patient, delegate or
+    /// operator (who learns the result, never the content).
+    public func verify(_ patient: PatientID, trusted: LogCheckpoint?, by caller: Principal) async throws -> (LogVerification, LogCheckpoint?) {
+        if let trusted, trusted.patientID != patient.rawValue {
+            throw DossierError(
+                .invalidArgument, "the checkpoint is for another record", reason: "CHECKPOINT_OTHER_RECORD", field: "trusted_checkpoint")
+        }
+        try await RecordOperationRunner(repository: repository).perform(
+            .verifyAccessLog, on: patient, by: caller, at: clock(),
+            authorize: { relation, _ in
+                if case .operator = relation { return .allowed(.operator) }
+                return Self.decide(relation)
+            },
+            body: { tx, _ in _ = try RecordOperationRunner.existing(tx) })
+        let links = try await chain.readLogChain(patient)
+        let result = LogVerification.verify(links, patient: patient, trusted: trusted, signer: signer, hash: hash)
+        guard case .verified(_, let sequence, let head) = result else { return (result, nil) }
+        return (result, try sign(patient, sequence: sequence, head: head))
+    }
+
+    /// A signed checkpoint of the current head, for the patient to keep (logged first: the
+    /// checkpoint covers its own entry).
+    public func checkpoint(_ patient: PatientID, by caller: Principal) async throws -> LogCheckpoint {
+        try await RecordOperationRunner(repository: repository).perform(
+            .getLogCheckpoint, on: patient, by: caller, at: clock(), authorize: { relation, _ in Self.decide(relation) },
+            body: { tx, _ in _ = try RecordOperationRunner.existing(tx) })
+        let head = try await chain.readLogHead(patient)
+        return try sign(patient, sequence: head.sequence, head: head.hash)
+    }
+
+    private func sign(_ patient: PatientID, sequence: UInt64, head: [UInt8]) throws -> LogCheckpoint {
+        var checkpoint = LogCheckpoint(
+            patientID: patient.rawValue, sequence: sequence, headHash: head, signedAt: clock(), keyID: signer.currentKeyID)
+        checkpoint.signature = try signer.sign(checkpoint.signedText)
+        return checkpoint
     }
 }

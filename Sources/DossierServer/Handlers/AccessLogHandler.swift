@@ -45,18 +45,74 @@ struct AccessLogHandler: Dossier_V1_AccessLogService {
         }
     }
 
-    // Hash chain, checkpoints and their keys come with the tamper-evident log.
-
     func verifyAccessLog(_ request: Dossier_V1_VerifyAccessLogRequest, context: CallContext) async throws -> Dossier_V1_VerifyAccessLogResponse {
-        throw DossierError.notImplementedYet
+        let patient = try PatientID(validating: request.patientID)
+        let trusted = request.hasTrustedCheckpoint ? LogCheckpoint(request.trustedCheckpoint) : nil
+        let (result, checkpoint) = try await log.verify(patient, trusted: trusted, by: context.principal)
+        return .with {
+            switch result {
+            case .verified(let entries, let sequence, let head):
+                $0.result = .verified
+                $0.entriesVerified = entries
+                $0.headSequence = sequence
+                $0.headHash = Data(head)
+            case .failed(let entries, let first, let failure, let detail):
+                $0.result = .failed
+                $0.entriesVerified = entries
+                $0.firstBadSequence = first
+                $0.failure = switch failure {
+                case .entryHashMismatch: .entryHashMismatch
+                case .chainBroken: .chainBroken
+                case .sequenceGap: .sequenceGap
+                case .truncated: .truncated
+                case .checkpointMismatch: .checkpointMismatch
+                case .checkpointSignatureInvalid: .checkpointSignatureInvalid
+                case .entryUnreadable: .entryUnreadable
+                }
+                $0.failureDetail = detail
+            }
+            if let checkpoint { $0.checkpoint = Dossier_V1_LogCheckpoint(checkpoint) }
+        }
     }
 
     func getLogCheckpoint(_ request: Dossier_V1_GetLogCheckpointRequest, context: CallContext) async throws -> Dossier_V1_GetLogCheckpointResponse {
-        throw DossierError.notImplementedYet
+        let checkpoint = try await log.checkpoint(try PatientID(validating: request.patientID), by: context.principal)
+        return .with { $0.checkpoint = Dossier_V1_LogCheckpoint(checkpoint) }
     }
 
     func listLogSigningKeys(_ request: Dossier_V1_ListLogSigningKeysRequest, context: CallContext) async throws -> Dossier_V1_ListLogSigningKeysResponse {
-        throw DossierError.notImplementedYet
+        let keys = log.signer.keys
+        return .with {
+            $0.keys = keys.map { key in
+                .with {
+                    $0.keyID = key.keyID
+                    $0.algorithm = key.algorithm
+                    $0.publicKey = Data(key.publicKey)
+                    $0.validFrom = Google_Protobuf_Timestamp(date: key.validFrom)
+                    if let until = key.validUntil { $0.validUntil = Google_Protobuf_Timestamp(date: until) }
+                }
+            }
+        }
+    }
+}
+
+extension LogCheckpoint {
+    init(_ checkpoint: Dossier_V1_LogCheckpoint) {
+        self.init(
+            patientID: checkpoint.patientID, sequence: checkpoint.sequence, headHash: [UInt8](checkpoint.headHash),
+            signedAt: checkpoint.signedAt.date, keyID: checkpoint.keyID, signature: [UInt8](checkpoint.signature))
+    }
+}
+
+extension Dossier_V1_LogCheckpoint {
+    init(_ checkpoint: LogCheckpoint) {
+        self.init()
+        patientID = checkpoint.patientID
+        sequence = checkpoint.sequence
+        headHash = Data(checkpoint.headHash)
+        signedAt = Google_Protobuf_Timestamp(date: checkpoint.signedAt)
+        keyID = checkpoint.keyID
+        signature = Data(checkpoint.signature)
     }
 }
 
@@ -107,5 +163,7 @@ extension Dossier_V1_AccessLogEntry {
         outcome = LogConversions.outcome(entry.outcome)
         reason = entry.reason
         emergency = entry.emergency
+        prevHash = Data(logged.prevHash)
+        entryHash = Data(logged.entryHash)
     }
 }

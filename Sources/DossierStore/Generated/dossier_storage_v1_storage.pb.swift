@@ -123,6 +123,12 @@ nonisolated struct Dossier_Storage_V1_StoredLogEntry: Sendable {
 
   var emergency: Bool = false
 
+  /// The hash chain (docs/ACCESS-LOG.md): the previous entry's hash (32 zero bytes for the
+  /// first) and SHA-256 of this entry's canonical bytes.
+  var prevHash: Data = Data()
+
+  var entryHash: Data = Data()
+
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
   init() {}
@@ -831,7 +837,7 @@ nonisolated extension Dossier_Storage_V1_StoredActor: SwiftProtobuf.Message, Swi
 
 nonisolated extension Dossier_Storage_V1_StoredLogEntry: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".StoredLogEntry"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{3}time_us\0\u{1}actor\0\u{1}basis\0\u{1}operation\0\u{3}document_ids\0\u{1}outcome\0\u{1}reason\0\u{1}emergency\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{3}time_us\0\u{1}actor\0\u{1}basis\0\u{1}operation\0\u{3}document_ids\0\u{1}outcome\0\u{1}reason\0\u{1}emergency\0\u{3}prev_hash\0\u{3}entry_hash\0")
 
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -848,6 +854,8 @@ nonisolated extension Dossier_Storage_V1_StoredLogEntry: SwiftProtobuf.Message, 
       case 7: try { try decoder.decodeSingularStringField(value: &self.outcome) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self.reason) }()
       case 9: try { try decoder.decodeSingularBoolField(value: &self.emergency) }()
+      case 10: try { try decoder.decodeSingularBytesField(value: &self.prevHash) }()
+      case 11: try { try decoder.decodeSingularBytesField(value: &self.entryHash) }()
       default: break
       }
     }
@@ -885,6 +893,12 @@ nonisolated extension Dossier_Storage_V1_StoredLogEntry: SwiftProtobuf.Message, 
     if self.emergency != false {
       try visitor.visitSingularBoolField(value: self.emergency, fieldNumber: 9)
     }
+    if !self.prevHash.isEmpty {
+      try visitor.visitSingularBytesField(value: self.prevHash, fieldNumber: 10)
+    }
+    if !self.entryHash.isEmpty {
+      try visitor.visitSingularBytesField(value: self.entryHash, fieldNumber: 11)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -898,6 +912,8 @@ nonisolated extension Dossier_Storage_V1_StoredLogEntry: SwiftProtobuf.Message, 
     if lhs.outcome != rhs.outcome {return false}
     if lhs.reason != rhs.reason {return false}
     if lhs.emergency != rhs.emergency {return false}
+    if lhs.prevHash != rhs.prevHash {return false}
+    if lhs.entryHash != rhs.entryHash {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
