@@ -5,7 +5,7 @@ DATA       ?= ./data
 PORT       ?= 7443
 BIN        := .build/debug
 
-.PHONY: all deps build release certs run test test-interop check-generated generate clean
+.PHONY: all deps build release certs run test test-interop crash-test check-generated generate clean
 
 all: build
 
@@ -33,12 +33,18 @@ run: build certs
 
 ## Fails fast when proto/ changed and the generated code did not, then runs every test:
 ## the interoperability check with containerd's Go ttrpc client, the C client's suite under
-## valgrind, then the Swift test suites (whose summary line ends the run).
-test: deps check-generated
+## valgrind, a short crash test (3 SIGKILLs under write load), then the Swift test suites
+## (whose summary line ends the run).
+test: deps check-generated certs
 	$(SWIFT) build --build-tests
 	bash scripts/interop-go.sh
 	$(MAKE) -C clients/c valgrind-check DOSSIERD=$(CURDIR)/$(BIN)/dossierd
+	bash scripts/crash-test.sh 3 2
 	timeout 1200 $(SWIFT) test --skip-build
+
+## The long crash test: 20 SIGKILLs at random moments under 4 concurrent writers.
+crash-test: build certs
+	bash scripts/crash-test.sh 20 4
 
 ## Only the interoperability checks (independent clients against a real dossierd).
 test-interop: build
