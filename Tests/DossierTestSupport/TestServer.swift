@@ -14,7 +14,7 @@ public final class TestServer: Sendable {
 
     public init(
         pki: TestPKI? = nil, dataDirectory: String? = nil, policy: RecordPolicy = .init(),
-        presenceCodes: PresenceCodePolicy = .init(), accessMatrix: AccessMatrixFile? = nil
+        presenceCodes: PresenceCodePolicy = .init(), accessMatrix: AccessMatrixFile? = nil, logger: Logger? = nil
     ) async throws {
         let pki = try pki ?? TestPKI()
         let dataDirectory = dataDirectory
@@ -25,9 +25,9 @@ public final class TestServer: Sendable {
             policy: policy, eventLoopThreads: 2)
         configuration.presenceCodes = presenceCodes
         if let accessMatrix { configuration.accessMatrix = accessMatrix }
-        var logger = Logger(label: "dossierd-test")
-        logger.logLevel = .warning
-        server = try DossierServer(configuration: configuration, logger: logger)
+        var quiet = Logger(label: "dossierd-test")
+        quiet.logLevel = .warning
+        server = try DossierServer(configuration: configuration, logger: logger ?? quiet)
         let address = try await server.start()
         self.pki = pki
         self.dataDirectory = dataDirectory
