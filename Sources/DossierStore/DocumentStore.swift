@@ -1,22 +1,48 @@
 public import DossierCore
+import Crypto
 import Foundation
 import RocksDB
 
 /// One record's documents, contents and upload sessions, read inside a record transaction.
+/// Values are sealed with the record's data key (Sealing.swift), loaded on first use.
 struct StoreDocumentStorage: DocumentStorage {
-    let database: Database
-    let documents: ColumnFamily
-    let contents: ColumnFamily
+    let store: DossierStore
     let patient: PatientID
+    let key: LazyDataKey
+
+    var database: Database { store.database }
+    var documents: ColumnFamily { store.families.documents }
+    var contents: ColumnFamily { store.families.contents }
+
+    /// The record's data key, read once per transaction (nil: the record has no sealed data).
+    final class LazyDataKey: @unchecked Sendable {
+        // @unchecked: used by one transaction at a time, under the record's lock.
+        private var loaded: SymmetricKey??
+        private let load: () throws -> SymmetricKey?
+        init(_ load: @escaping () throws -> SymmetricKey?) { self.load = load }
+        func get() throws -> SymmetricKey? {
+            if let loaded { return loaded }
+            let key = try load()
+            loaded = .some(key)
+            return key
+        }
+    }
+
+    func open(_ value: some ContiguousBytes, at storageKey: [UInt8]) throws -> [UInt8] {
+        guard let key = try key.get() else { throw CorruptValueError(family: "sealed value without a data key") }
+        return try Sealing.open(value, key: key, boundTo: storageKey)
+    }
 
     func document(_ id: String) throws -> Document? {
-        guard Self.isPlausibleID(id), let bytes = try database.get(Keys.documentEntry(patient, .document, id), in: documents)
-        else { return nil }
-        return try DocumentCodec.decodeDocument(bytes)
+        let storageKey = Keys.documentEntry(patient, .document, id)
+        guard Self.isPlausibleID(id), let bytes = try database.get(storageKey, in: documents) else { return nil }
+        return try DocumentCodec.decodeDocument(try open(bytes, at: storageKey))
     }
 
     func documentID(clientUniqueID: String, author: Principal) throws -> String? {
-        let key = Keys.documentEntry(patient, .clientID, Keys.principalKey(author) + "\u{0}" + clientUniqueID)
+        guard let dataKey = try key.get() else { return nil }
+        let blinded = DossierStore.blindedID(clientUniqueID, key: dataKey)
+        let key = Keys.documentEntry(patient, .clientID, Keys.principalKey(author) + "\u{0}" + blinded)
         return try database.get(key, in: documents).map { String(decoding: $0, as: UTF8.self) }
     }
 
@@ -36,7 +62,7 @@ struct StoreDocumentStorage: DocumentStorage {
         let iterator = try database.iterator(in: documents, lowerBound: lower, upperBound: upper)
         if newestFirst { iterator.seekToLast() } else { iterator.seekToFirst() }
         while iterator.isValid {
-            let document = try iterator.withValue { try DocumentCodec.decodeDocument($0) }
+            let document = try DocumentCodec.decodeDocument(try open(iterator.value, at: iterator.key))
             guard try body(document) else { break }
             if newestFirst { iterator.previous() } else { iterator.next() }
         }
@@ -50,7 +76,7 @@ struct StoreDocumentStorage: DocumentStorage {
     }
 
     /// Chunks are keyed by their offset: seek to the last chunk starting at or before `offset`,
-    /// then copy forward.
+    /// then open and copy forward.
     func readContent(_ content: ContentID, offset: UInt64, length: Int) throws -> [UInt8] {
         let prefix = Keys.contentPrefix(patient, content)
         let iterator = try database.iterator(in: contents, prefix: prefix)
@@ -60,17 +86,17 @@ struct StoreDocumentStorage: DocumentStorage {
         result.reserveCapacity(length)
         let end = offset + UInt64(length)
         while iterator.isValid, result.count < length {
-            guard let chunkStart = Keys.decodeUInt64(Array(iterator.key.suffix(8))) else {
+            let storageKey = iterator.key
+            guard let chunkStart = Keys.decodeUInt64(Array(storageKey.suffix(8))) else {
                 throw CorruptValueError(family: Keys.Family.contents)
             }
             if chunkStart >= end { break }
-            iterator.withValue { bytes in
-                let chunkEnd = chunkStart + UInt64(bytes.count)
-                let from = max(offset, chunkStart)
-                let to = min(end, chunkEnd)
-                if from < to {
-                    result.append(contentsOf: bytes[Int(from - chunkStart)..<Int(to - chunkStart)])
-                }
+            let bytes = try open(iterator.value, at: storageKey)
+            let chunkEnd = chunkStart + UInt64(bytes.count)
+            let from = max(offset, chunkStart)
+            let to = min(end, chunkEnd)
+            if from < to {
+                result.append(contentsOf: bytes[Int(from - chunkStart)..<Int(to - chunkStart)])
             }
             iterator.next()
         }
@@ -79,12 +105,15 @@ struct StoreDocumentStorage: DocumentStorage {
     }
 
     func upload(_ id: String) throws -> UploadSession? {
-        guard let bytes = try database.get(Keys.documentEntry(patient, .upload, id), in: documents) else { return nil }
-        return try DocumentCodec.decodeUpload(bytes)
+        let storageKey = Keys.documentEntry(patient, .upload, id)
+        guard let bytes = try database.get(storageKey, in: documents) else { return nil }
+        return try DocumentCodec.decodeUpload(try open(bytes, at: storageKey))
     }
 
     func uploadID(clientUniqueID: String, creator: Principal) throws -> String? {
-        let key = Keys.documentEntry(patient, .uploadClientID, Keys.principalKey(creator) + "\u{0}" + clientUniqueID)
+        guard let dataKey = try key.get() else { return nil }
+        let blinded = DossierStore.blindedID(clientUniqueID, key: dataKey)
+        let key = Keys.documentEntry(patient, .uploadClientID, Keys.principalKey(creator) + "\u{0}" + blinded)
         return try database.get(key, in: documents).map { String(decoding: $0, as: UTF8.self) }
     }
 
@@ -109,17 +138,20 @@ struct StoreDocumentStorage: DocumentStorage {
 
 extension DossierStore {
     func documentStorage(_ patient: PatientID) -> StoreDocumentStorage {
-        StoreDocumentStorage(database: database, documents: families.documents, contents: families.contents, patient: patient)
+        StoreDocumentStorage(store: self, patient: patient, key: .init { [self] in try dataKey(patient) })
     }
 
-    /// Stages a transaction's document, content and upload changes.
+    /// Stages a transaction's document, content and upload changes, sealed with the record's
+    /// data key (created with the first document).
     func stageDocuments(_ transaction: RecordTransaction, in batch: WriteBatch) throws {
         let changes = transaction.documentChanges
         guard !changes.isEmpty else { return }
         let patient = transaction.patientID
+        let key = try dataKey(patient, creatingIn: batch)
         for document in changes.documents.values {
-            batch.put(Keys.documentEntry(patient, .document, document.id), try DocumentCodec.encode(document), in: families.documents)
-            let clientKey = Keys.principalKey(document.author) + "\u{0}" + document.submission.clientUniqueID
+            let storageKey = Keys.documentEntry(patient, .document, document.id)
+            batch.put(storageKey, try Sealing.seal(try DocumentCodec.encode(document), key: key, boundTo: storageKey), in: families.documents)
+            let clientKey = Keys.principalKey(document.author) + "\u{0}" + Self.blindedID(document.submission.clientUniqueID, key: key)
             batch.put(Keys.documentEntry(patient, .clientID, clientKey), Array(document.id.utf8), in: families.documents)
         }
         if changes.deposited > 0 {
@@ -127,40 +159,42 @@ extension DossierStore {
             batch.put(Keys.documentCount(patient), Keys.encode(count), in: families.documents)
         }
         for (content, bytes) in changes.contents {
-            try stageContent(bytes, as: content, of: patient, in: batch)
+            try stageContent(bytes, as: content, of: patient, key: key, in: batch)
         }
         for upload in changes.uploads.values {
-            try stageUpload(upload, in: batch)
+            try stageUpload(upload, key: key, in: batch)
         }
         for upload in changes.deletedUploads {
-            stageDeletion(of: upload, in: batch)
+            stageDeletion(of: upload, key: key, in: batch)
         }
     }
 
-    /// A whole content, in chunks of at most 1 MiB (RocksDB handles values of that size well).
-    private func stageContent(_ bytes: [UInt8], as content: ContentID, of patient: PatientID, in batch: WriteBatch) throws {
+    /// A whole content, in sealed chunks of at most 1 MiB.
+    private func stageContent(_ bytes: [UInt8], as content: ContentID, of patient: PatientID, key: SymmetricKey, in batch: WriteBatch) throws {
         let chunk = 1 << 20
         var offset = 0
         while offset < bytes.count {
             let end = min(bytes.count, offset + chunk)
-            batch.put(Keys.contentChunk(patient, content, offset: UInt64(offset)), bytes[offset..<end], in: families.contents)
+            let storageKey = Keys.contentChunk(patient, content, offset: UInt64(offset))
+            batch.put(storageKey, try Sealing.seal(bytes[offset..<end], key: key, boundTo: storageKey), in: families.contents)
             offset = end
         }
     }
 
-    func stageUpload(_ upload: UploadSession, in batch: WriteBatch) throws {
+    func stageUpload(_ upload: UploadSession, key: SymmetricKey, in batch: WriteBatch) throws {
         let patient = upload.patientID
-        batch.put(Keys.documentEntry(patient, .upload, upload.id), try DocumentCodec.encode(upload), in: families.documents)
-        let clientKey = Keys.principalKey(upload.creator) + "\u{0}" + upload.submission.clientUniqueID
+        let storageKey = Keys.documentEntry(patient, .upload, upload.id)
+        batch.put(storageKey, try Sealing.seal(try DocumentCodec.encode(upload), key: key, boundTo: storageKey), in: families.documents)
+        let clientKey = Keys.principalKey(upload.creator) + "\u{0}" + Self.blindedID(upload.submission.clientUniqueID, key: key)
         batch.put(Keys.documentEntry(patient, .uploadClientID, clientKey), Array(upload.id.utf8), in: families.documents)
         batch.put(Keys.uploadOwner(upload.id), Array(patient.rawValue.utf8), in: families.documents)
     }
 
     /// Removes a session, its index entries and its staged chunks.
-    func stageDeletion(of upload: UploadSession, in batch: WriteBatch) {
+    func stageDeletion(of upload: UploadSession, key: SymmetricKey, in batch: WriteBatch) {
         let patient = upload.patientID
         batch.delete(Keys.documentEntry(patient, .upload, upload.id), in: families.documents)
-        let clientKey = Keys.principalKey(upload.creator) + "\u{0}" + upload.submission.clientUniqueID
+        let clientKey = Keys.principalKey(upload.creator) + "\u{0}" + Self.blindedID(upload.submission.clientUniqueID, key: key)
         batch.delete(Keys.documentEntry(patient, .uploadClientID, clientKey), in: families.documents)
         batch.delete(Keys.uploadOwner(upload.id), in: families.documents)
         let prefix = Keys.contentPrefix(patient, upload.content)
@@ -186,9 +220,13 @@ extension DossierStore: UploadRepository {
                 var change = UploadChunkChange(current: current)
                 let result = try body(&change)
                 let batch = WriteBatch()
-                if let updated = change.updated { try stageUpload(updated, in: batch) }
-                if let chunk = change.chunk, let owner {
-                    batch.put(Keys.contentChunk(owner, chunk.content, offset: chunk.offset), chunk.data, in: families.contents)
+                if let owner, change.updated != nil || change.chunk != nil {
+                    let key = try dataKey(owner, creatingIn: batch)
+                    if let updated = change.updated { try stageUpload(updated, key: key, in: batch) }
+                    if let chunk = change.chunk {
+                        let storageKey = Keys.contentChunk(owner, chunk.content, offset: chunk.offset)
+                        batch.put(storageKey, try Sealing.seal(chunk.data, key: key, boundTo: storageKey), in: families.contents)
+                    }
                 }
                 if !batch.isEmpty { try database.write(batch, sync: true) }
                 return result

@@ -11,11 +11,15 @@ public struct StoreConfiguration: Sendable {
     public var threads: Int
     /// Shared block cache.
     public var blockCacheBytes: Int
+    /// Wraps the per-record data keys (nil: `master-key` in the data directory, created on first
+    /// start — development only).
+    public var masterKey: MasterKey?
 
-    public init(path: String, threads: Int = 32, blockCacheBytes: Int = 256 << 20) {
+    public init(path: String, threads: Int = 32, blockCacheBytes: Int = 256 << 20, masterKey: MasterKey? = nil) {
         self.path = path
         self.threads = threads
         self.blockCacheBytes = blockCacheBytes
+        self.masterKey = masterKey
     }
 }
 
@@ -26,6 +30,7 @@ public struct StoreConfiguration: Sendable {
 public final class DossierStore: Sendable {
     let database: Database
     let families: Families
+    let masterKey: MasterKey
     private let executor: BlockingExecutor
     let locks = StripedLocks()
 
@@ -48,6 +53,12 @@ public final class DossierStore: Sendable {
             options.columnFamilies[name] = ColumnFamilyOptions()
         }
         database = try Database.open(path: configuration.path, options: options)
+        do {
+            masterKey = try configuration.masterKey ?? MasterKey.load(path: configuration.path + "/master-key", create: true)
+        } catch {
+            database.close()
+            throw error
+        }
         families = Families(
             records: database.family(Keys.Family.records)!,
             documents: database.family(Keys.Family.documents)!,

@@ -119,6 +119,11 @@ enum Keys {
 
     static let statisticsPrefix: [UInt8] = [UInt8(ascii: "s")]
 
+    /// `meta`: "k" ‖ patient id → the record's data key, sealed by the master key.
+    static func dataKey(_ patient: PatientID) -> [UInt8] {
+        [UInt8(ascii: "k")] + Array(patient.rawValue.utf8)
+    }
+
     static func encode(_ value: UInt64) -> [UInt8] {
         withUnsafeBytes(of: value.bigEndian) { Array($0) }
     }

@@ -1,4 +1,5 @@
 public import DossierCore
+import Crypto
 import Foundation
 import RocksDB
 
@@ -29,13 +30,23 @@ extension DossierStore: StatisticsRepository {
         }
     }
 
-    /// Document entries are `patient ‖ 0x00 ‖ "D" ‖ id`; other keys of the family are skipped.
+    /// Document entries are `patient ‖ 0x00 ‖ "D" ‖ id`, sealed with the record's data key;
+    /// other keys of the family are skipped.
     private func countDocuments(into counts: inout StoredCounts) throws {
+        var keys: (patient: [UInt8], key: SymmetricKey?)? = nil
         try database.scan(prefix: [UInt8](), in: families.documents) { key, value in
             guard let separator = key.firstIndex(of: 0x00), separator + 1 < key.count,
                 key[separator + 1] == Keys.DocumentEntry.document.rawValue, key.first != 0x7E
             else { return true }
-            counts.add(document: try DocumentCodec.decodeDocument(value))
+            let patientBytes = Array(key[..<separator])
+            if keys?.patient != patientBytes {
+                guard let patient = PatientID(rawValue: String(decoding: patientBytes, as: UTF8.self)) else {
+                    throw CorruptValueError(family: Keys.Family.documents)
+                }
+                keys = (patientBytes, try dataKey(patient))
+            }
+            guard let dataKey = keys?.key else { throw CorruptValueError(family: "sealed value without a data key") }
+            counts.add(document: try DocumentCodec.decodeDocument(try Sealing.open(value, key: dataKey, boundTo: Array(key))))
             return true
         }
     }

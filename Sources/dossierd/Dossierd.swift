@@ -31,6 +31,8 @@ struct Dossierd: AsyncParsableCommand {
     var accessMatrix: String? = env("ACCESS_MATRIX")
     @Option(help: "Ed25519 key signing access-log checkpoints: 64 hex digits (default: <data-dir>/log-signing-key, created if missing).")
     var logSigningKey: String? = env("LOG_SIGNING_KEY")
+    @Option(help: "Master key wrapping the records' data keys (encryption at rest): 64 hex digits (default: <data-dir>/master-key, created if missing; development only).")
+    var masterKey: String? = env("MASTER_KEY")
     @Flag(help: "Print the access matrix in force (the file's, or the shipped default) as JSON and exit.")
     var printAccessMatrix = false
     @Option(help: "Largest document content in bytes (uploads).") var maxDocumentBytes: UInt64 = env("MAX_DOCUMENT_BYTES").flatMap(UInt64.init) ?? (128 << 20)
@@ -88,6 +90,9 @@ struct Dossierd: AsyncParsableCommand {
         do {
             if let accessMatrix {
                 configuration.accessMatrix = try AccessMatrixFile.load(path: accessMatrix)
+            }
+            if let masterKey {
+                configuration.store.masterKey = try MasterKey.load(path: masterKey, create: false)
             }
             server = try DossierServer(configuration: configuration, logger: logger)
         } catch {

@@ -155,3 +155,19 @@ import Testing
         await restarted.stop()
     }
 }
+
+/// Swaps the stored values of two documents of alice's record (for EncryptionAtRestTests).
+func swapDocumentValues(in dataDirectory: String, _ first: String, _ second: String) throws {
+    var options = DatabaseOptions()
+    for name in Keys.Family.all { options.columnFamilies[name] = ColumnFamilyOptions() }
+    let database = try Database.open(path: dataDirectory, options: options)
+    defer { database.close() }
+    let documents = database.family(Keys.Family.documents)!
+    let patient = try PatientID(validating: Docs.alice)
+    let a = Keys.documentEntry(patient, .document, first)
+    let b = Keys.documentEntry(patient, .document, second)
+    let valueA = try database.get(a, in: documents)!
+    let valueB = try database.get(b, in: documents)!
+    try database.put(a, valueB, in: documents)
+    try database.put(b, valueA, in: documents)
+}
