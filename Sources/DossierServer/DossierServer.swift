@@ -22,6 +22,7 @@ public final class DossierServer: Service {
     private let group: MultiThreadedEventLoopGroup
     private let transport: TTRPCServer<Dispatcher>
     private let isStarted = NIOLockedValueBox(false)
+    private let purge: PurgeService
 
     /// Opens storage and builds the TLS context: a bad configuration fails here, with a
     /// message that says what is wrong.
@@ -46,6 +47,7 @@ public final class DossierServer: Service {
             try? group.syncShutdownGracefully()
             throw error
         }
+        let purge = PurgeService(repository: store, clock: clock)
         let records = RecordService(repository: store, policy: configuration.policy, clock: clock)
         let access = AccessService(repository: store, clock: clock)
         let matrix = configuration.accessMatrix.matrix
@@ -63,7 +65,7 @@ public final class DossierServer: Service {
                 emergency: EmergencyAccessService(repository: store, policy: emergencyPolicy, clock: clock)
             ).serverMethods
             + DocumentsHandler(documents: documents).serverMethods
-            + AdminHandler(accessMatrix: configuration.accessMatrix).serverMethods
+            + AdminHandler(accessMatrix: configuration.accessMatrix, purge: purge).serverMethods
             + StatisticsHandler(statistics: StatisticsService(repository: store, clock: clock)).serverMethods
             + AccessLogHandler(log: AccessLogService(repository: store, signer: signer, hash: LogSigningKeys.sha256, clock: clock)).serverMethods
             + NotificationsHandler(notifications: NotificationService(repository: store, clock: clock)).serverMethods
@@ -78,6 +80,7 @@ public final class DossierServer: Service {
         }
         self.store = store
         self.group = group
+        self.purge = purge
     }
 
     /// Binds the socket; returns the bound address. `run()` calls it; tests may call it first.
@@ -94,8 +97,26 @@ public final class DossierServer: Service {
         if !isStarted.withLockedValue({ $0 }) {
             _ = try await start()
         }
+        let purging = Task { await purgePeriodically() }
         try? await gracefulShutdown()
+        purging.cancel()
+        await purging.value
         await shutdown()
+    }
+
+    /// Purges the records past their retention every `purgeInterval`, until cancelled.
+    private func purgePeriodically() async {
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: configuration.purgeInterval)
+                let run = try await purge.runDue()
+                if run.purged > 0 { logger.notice("purge", metadata: ["records": "\(run.purged)"]) }
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.error("purge failed", metadata: ["error": "\(String(describing: type(of: error)))"])
+            }
+        }
     }
 
     /// Drains calls and closes everything; idempotent enough for tests.

@@ -15,6 +15,8 @@ public struct ServerConfiguration: Sendable {
     /// The key that signs access-log checkpoints; nil: `log-signing-key` in the data directory,
     /// created on first start (development).
     public var logSigningKeyPath: String?
+    /// How often closed records past their retention are purged (also on demand: Admin.RunPurge).
+    public var purgeInterval: Duration = .seconds(3_600)
     /// Event-loop threads (default: one per core).
     public var eventLoopThreads: Int
 

@@ -128,7 +128,7 @@ extension DossierStore: RecordRepository {
                 try RecordCodec.encode(entry, sequence: head, prevHash: headHash, entryHash: entryHash), in: families.accessLog)
             headHash = entryHash
             if let event = StatisticsEvent(entry) {
-                batch.put(Keys.statisticsEvent(StatisticsMonth(containing: entry.time), event, patient, sequence: head), [UInt8](), in: families.meta)
+                batch.put(Keys.statisticsEvent(StatisticsMonth(containing: entry.time), event), [UInt8](), in: families.meta)
             }
         }
         if !transaction.logEntries.isEmpty {

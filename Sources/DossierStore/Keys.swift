@@ -111,10 +111,21 @@ enum Keys {
         contentPrefix(patient, content) + encode(offset)
     }
 
-    /// `meta`: "s" ‖ yyyymm ‖ "/" ‖ event ‖ "/" ‖ patient ‖ 0x00 ‖ log sequence (u64) → empty:
-    /// one key per counted event, unique per log entry so writers never contend.
-    static func statisticsEvent(_ month: StatisticsMonth, _ event: StatisticsEvent, _ patient: PatientID, sequence: UInt64) -> [UInt8] {
-        Array("s\(month.key)/\(event.rawValue)/\(patient.rawValue)".utf8) + [0x00] + encode(sequence)
+    /// `meta`: "s" ‖ yyyymm ‖ "/" ‖ event ‖ "/" ‖ 16 random hex digits → empty: one key per
+    /// counted event, unique without naming the record (purge leaves the counts and no trace of
+    /// who), so writers never contend.
+    static func statisticsEvent(_ month: StatisticsMonth, _ event: StatisticsEvent) -> [UInt8] {
+        Array("s\(month.key)/\(event.rawValue)/\(randomSuffix())".utf8)
+    }
+
+    /// `meta`: "s" ‖ yyyymm ‖ "/purged/" ‖ random: one key per purged record.
+    static func purgeEvent(_ month: StatisticsMonth) -> [UInt8] {
+        Array("s\(month.key)/\(StatisticsEvent.purged.rawValue)/\(randomSuffix())".utf8)
+    }
+
+    private static func randomSuffix() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return String(format: "%016llx", generator.next() as UInt64)
     }
 
     static let statisticsPrefix: [UInt8] = [UInt8(ascii: "s")]

@@ -19,7 +19,11 @@ import Testing
     }
 
     static func occurrences(of marker: String, under directory: String) -> [String] {
-        let needle = Data(marker.utf8)
+        occurrences(of: Array(marker.utf8), under: directory)
+    }
+
+    static func occurrences(of bytes: [UInt8], under directory: String) -> [String] {
+        let needle = Data(bytes)
         return files(under: directory).filter { path in
             guard let data = FileManager.default.contents(atPath: path) else { return false }
             return data.range(of: needle) != nil

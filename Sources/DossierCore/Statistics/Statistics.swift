@@ -37,6 +37,8 @@ public struct StatisticsMonth: Sendable, Hashable, Comparable {
 /// Events counted per month, recorded with the access-log entry that reports them.
 public enum StatisticsEvent: String, Sendable, Hashable, CaseIterable {
     case recordOpened, recordClosed, recordReopened, grantCreated, presenceCodeRedeemed, emergencyAccess
+    /// A record purged (written by the purge, not by a log entry: the log goes with the record).
+    case purged
 
     /// The event a successful log entry reports, if any.
     public init?(_ entry: AccessLogEntry) {

@@ -14,6 +14,7 @@ public struct StatisticsService: Sendable {
         public let computedAt: Date
         public let counts: StoredCounts
         public let openedTotal: UInt64
+        public let purged: UInt64
         public let closuresTotal: UInt64
         public let closureRate: Double
         public let buckets: [Bucket]
@@ -58,10 +59,11 @@ public struct StatisticsService: Sendable {
                 events: counts.eventsByMonth[month] ?? [:]))
             month = month.next
         }
-        let opened = counts.pendingRecords + counts.activeRecords + counts.closedRecords
+        let purged = counts.eventsByMonth.values.reduce(0) { $0 + ($1[.purged] ?? 0) }
+        let opened = counts.pendingRecords + counts.activeRecords + counts.closedRecords + purged
         let closures = counts.eventsByMonth.values.reduce(0) { $0 + ($1[.recordClosed] ?? 0) }
         return Report(
-            computedAt: now, counts: counts, openedTotal: opened, closuresTotal: closures,
-            closureRate: opened == 0 ? 0 : Double(counts.closedRecords) / Double(opened), buckets: buckets)
+            computedAt: now, counts: counts, openedTotal: opened, purged: purged, closuresTotal: closures,
+            closureRate: opened == 0 ? 0 : Double(counts.closedRecords + purged) / Double(opened), buckets: buckets)
     }
 }

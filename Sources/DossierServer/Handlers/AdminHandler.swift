@@ -3,10 +3,11 @@ import DossierProto
 import Foundation
 import SwiftProtobuf
 
-/// `dossier.v1.Admin`, for operators. Only the access matrix is implemented in this version;
-/// the other rpcs answer UNIMPLEMENTED `NOT_IMPLEMENTED`.
+/// `dossier.v1.Admin`, for operators. The access matrix and purge are implemented in this
+/// version; the other rpcs answer UNIMPLEMENTED `NOT_IMPLEMENTED`.
 struct AdminHandler: Dossier_V1_AdminService {
     let accessMatrix: AccessMatrixFile
+    let purge: PurgeService
 
     func getAccessMatrix(_ request: Dossier_V1_GetAccessMatrixRequest, context: CallContext) async throws -> Dossier_V1_GetAccessMatrixResponse {
         try Self.requireOperator(context)
@@ -58,7 +59,13 @@ struct AdminHandler: Dossier_V1_AdminService {
     }
 
     func runPurge(_ request: Dossier_V1_RunPurgeRequest, context: CallContext) async throws -> Dossier_V1_RunPurgeResponse {
-        throw DossierError.notImplementedYet
+        let run = try await purge.run(
+            dryRun: request.dryRun, maxRecords: request.maxRecords == 0 ? nil : Int(request.maxRecords), by: context.principal)
+        return .with {
+            $0.purged = run.purged
+            $0.remainingDue = run.remainingDue
+            if let next = run.nextDueAt { $0.nextDueAt = Google_Protobuf_Timestamp(date: next) }
+        }
     }
 
     func reloadAccessMatrix(_ request: Dossier_V1_ReloadAccessMatrixRequest, context: CallContext) async throws -> Dossier_V1_ReloadAccessMatrixResponse {

@@ -23,7 +23,7 @@ struct StatisticsHandler: Dossier_V1_StatisticsService {
                 $0.pending = counts.pendingRecords
                 $0.active = counts.activeRecords
                 $0.closed = counts.closedRecords
-                $0.purged = 0
+                $0.purged = report.purged
                 $0.openedTotal = report.openedTotal
                 $0.withReferringPhysician = counts.recordsWithReferringPhysician
             }

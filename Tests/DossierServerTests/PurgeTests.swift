@@ -1,0 +1,83 @@
+import DossierClient
+import DossierCore
+import DossierProto
+@testable import DossierStore
+import DossierTestSupport
+import Foundation
+import RocksDB
+import Testing
+
+/// Purge: a closed record whose patient asked for deletion is removed irreversibly — its data key
+/// destroyed and its sealed bytes gone from every file — while other records stay intact.
+@Suite struct PurgeTests {
+    static let bob = "1990020254321"
+
+    /// Raw stored bytes of alice's first content chunk and wrapped data key.
+    static func sealedBytes(_ dataDirectory: String, content: String) throws -> (chunk: [UInt8], key: [UInt8]) {
+        var options = DatabaseOptions()
+        for name in Keys.Family.all { options.columnFamilies[name] = ColumnFamilyOptions() }
+        let database = try Database.open(path: dataDirectory, options: options)
+        defer { database.close() }
+        let patient = try PatientID(validating: Docs.alice)
+        let chunk = try database.get(Keys.contentChunk(patient, ContentID(content), offset: 0), in: database.family(Keys.Family.contents)!)
+        let key = try database.get(Keys.dataKey(patient), in: database.family(Keys.Family.meta)!)
+        return (try #require(chunk), try #require(key))
+    }
+
+    @Test func aPurgedRecordLeavesNoReadableTraceAndOthersStayIntact() async throws {
+        let server = try await TestServer()
+        let helpdesk = try await server.connect(kind: "operator", id: "op-1")
+        try await server.openActiveRecord(Docs.alice, as: helpdesk)
+        try await server.openActiveRecord(Self.bob, as: helpdesk)
+        let alice = try await server.connect(kind: "patient", id: Docs.alice)
+        let bob = try await server.connect(kind: "patient", id: Self.bob)
+        let content = [UInt8]((0..<200_000).map { _ in UInt8.random(in: 0...255) })
+        let aliceNote = try await Docs.deposit(alice, Docs.submission("a", .patientProvided, title: "Alice's note"), content: content)
+        let bobNote = try await bob.documents.depositDocument(.with {
+            $0.patientID = Self.bob
+            $0.submission = Docs.submission("b", .patientProvided, title: "Bob's note")
+            $0.content = Data("bob".utf8)
+        }).document
+        _ = try await alice.records.closeRecord(.with { $0.patientID = Docs.alice })
+        await server.stop(removeData: false)
+
+        let sealed = try Self.sealedBytes(server.dataDirectory, content: aliceNote.documentID)
+        let chunkSample = Array(sealed.chunk[1_000..<1_064])
+        #expect(!EncryptionAtRestTests.occurrences(of: chunkSample, under: server.dataDirectory).isEmpty)  // control
+
+        var restarted = try await TestServer(pki: server.pki, dataDirectory: server.dataDirectory)
+        let operatorClient = try await restarted.connect(kind: "operator", id: "op-1")
+        let patient = try await restarted.connect(kind: "patient", id: Docs.alice)
+        let notDue = try await operatorClient.admin.runPurge(.with { $0.dryRun = true })
+        #expect(notDue.remainingDue == 0 && notDue.hasNextDueAt)  // closed, within retention
+        _ = try await patient.records.requestDeletion(.with {
+            $0.patientID = Docs.alice
+            $0.confirmIrreversible = true
+        })
+        let dry = try await operatorClient.admin.runPurge(.with { $0.dryRun = true })
+        #expect(dry.purged == 0 && dry.remainingDue == 1)
+        let denied = await Docs.status { _ = try await patient.admin.runPurge(.init()) }
+        #expect(denied?.code == .permissionDenied)
+        let run = try await operatorClient.admin.runPurge(.init())
+        #expect(run.purged == 1 && run.remainingDue == 0)
+        let gone = await Docs.status { _ = try await operatorClient.records.getRecord(.with { $0.patientID = Docs.alice }) }
+        #expect(gone?.code == .notFound)
+        await restarted.stop(removeData: false)
+
+        #expect(EncryptionAtRestTests.occurrences(of: chunkSample, under: server.dataDirectory).isEmpty)
+        #expect(EncryptionAtRestTests.occurrences(of: sealed.key, under: server.dataDirectory).isEmpty)
+
+        restarted = try await TestServer(pki: server.pki, dataDirectory: server.dataDirectory)
+        let bobAgain = try await restarted.connect(kind: "patient", id: Self.bob)
+        let read = try await bobAgain.documents.readDocumentContent(.with {
+            $0.patientID = Self.bob
+            $0.documentID = bobNote.documentID
+        })
+        #expect(read.data == Data("bob".utf8))
+        let verified = try await bobAgain.accessLog.verifyAccessLog(.with { $0.patientID = Self.bob })
+        #expect(verified.result == .verified)
+        let stats = try await restarted.connect(kind: "operator", id: "op-1").statistics.getStatistics(.init())
+        #expect(stats.records.purged == 1 && stats.records.active == 1 && stats.records.openedTotal == 2)
+        await restarted.stop()
+    }
+}
