@@ -28,7 +28,7 @@ $(CERTS)/ca.pem:
 
 ## Builds, makes dev certificates if absent, and starts dossierd on 127.0.0.1:$(PORT) with its data in $(DATA).
 run: build certs
-	$(BIN)/dossierd --host 127.0.0.1 --port $(PORT) --data-dir $(DATA) \
+	$(BIN)/dossierd --host 127.0.0.1 --port $(PORT) --data-dir $(DATA) --backup-dir ./backups \
 	  --cert $(CERTS)/server.pem --key $(CERTS)/server.key --client-ca $(CERTS)/ca.pem
 
 ## Fails fast when proto/ changed and the generated code did not, then runs every test:

@@ -65,7 +65,10 @@ public final class DossierServer: Service {
                 emergency: EmergencyAccessService(repository: store, policy: emergencyPolicy, clock: clock)
             ).serverMethods
             + DocumentsHandler(documents: documents).serverMethods
-            + AdminHandler(accessMatrix: configuration.accessMatrix, purge: purge).serverMethods
+            + AdminHandler(
+                accessMatrix: configuration.accessMatrix, purge: purge,
+                backups: Backups(root: configuration.backupRoot, store: store)
+            ).serverMethods
             + StatisticsHandler(statistics: StatisticsService(repository: store, clock: clock)).serverMethods
             + AccessLogHandler(log: AccessLogService(repository: store, signer: signer, hash: LogSigningKeys.sha256, clock: clock)).serverMethods
             + NotificationsHandler(notifications: NotificationService(repository: store, clock: clock)).serverMethods

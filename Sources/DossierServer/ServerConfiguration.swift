@@ -17,6 +17,8 @@ public struct ServerConfiguration: Sendable {
     public var logSigningKeyPath: String?
     /// How often closed records past their retention are purged (also on demand: Admin.RunPurge).
     public var purgeInterval: Duration = .seconds(3_600)
+    /// Where Admin.CreateBackup writes checkpoints; nil: backups are refused (NO_BACKUP_ROOT).
+    public var backupRoot: String?
     /// Event-loop threads (default: one per core).
     public var eventLoopThreads: Int
 

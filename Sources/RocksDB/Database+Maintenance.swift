@@ -85,6 +85,11 @@ extension Database {
         }
     }
 
+    /// The sequence number of the last write applied (every later write gets a higher one).
+    public func latestSequenceNumber() throws -> UInt64 {
+        try core.withDatabase { db, _ in rocksdb_get_latest_sequence_number(db) }
+    }
+
     /// Writes a consistent, openable copy of the database to `path` (an online backup;
     /// table files are hard-linked when on the same file system). `path` must not exist.
     public func createCheckpoint(at path: String) throws {

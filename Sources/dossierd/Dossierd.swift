@@ -33,6 +33,8 @@ struct Dossierd: AsyncParsableCommand {
     var logSigningKey: String? = env("LOG_SIGNING_KEY")
     @Option(help: "Master key wrapping the records' data keys (encryption at rest): 64 hex digits (default: <data-dir>/master-key, created if missing; development only).")
     var masterKey: String? = env("MASTER_KEY")
+    @Option(help: "Directory for online backups (Admin.CreateBackup); none: backups are refused.")
+    var backupDir: String? = env("BACKUP_DIR")
     @Flag(help: "Print the access matrix in force (the file's, or the shipped default) as JSON and exit.")
     var printAccessMatrix = false
     @Option(help: "Largest document content in bytes (uploads).") var maxDocumentBytes: UInt64 = env("MAX_DOCUMENT_BYTES").flatMap(UInt64.init) ?? (128 << 20)
@@ -86,6 +88,7 @@ struct Dossierd: AsyncParsableCommand {
             policy: RecordPolicy(objectionPeriod: objectionPeriodDays * 86_400, retentionPeriod: retentionDays * 86_400))
         configuration.documents.maxDocumentSize = maxDocumentBytes
         configuration.logSigningKeyPath = logSigningKey
+        configuration.backupRoot = backupDir
         let server: DossierServer
         do {
             if let accessMatrix {

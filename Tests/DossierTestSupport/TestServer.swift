@@ -14,7 +14,8 @@ public final class TestServer: Sendable {
 
     public init(
         pki: TestPKI? = nil, dataDirectory: String? = nil, policy: RecordPolicy = .init(),
-        presenceCodes: PresenceCodePolicy = .init(), accessMatrix: AccessMatrixFile? = nil, logger: Logger? = nil
+        presenceCodes: PresenceCodePolicy = .init(), accessMatrix: AccessMatrixFile? = nil, logger: Logger? = nil,
+        backupRoot: String? = nil
     ) async throws {
         let pki = try pki ?? TestPKI()
         let dataDirectory = dataDirectory
@@ -25,6 +26,7 @@ public final class TestServer: Sendable {
             policy: policy, eventLoopThreads: 2)
         configuration.presenceCodes = presenceCodes
         if let accessMatrix { configuration.accessMatrix = accessMatrix }
+        configuration.backupRoot = backupRoot
         var quiet = Logger(label: "dossierd-test")
         quiet.logLevel = .warning
         server = try DossierServer(configuration: configuration, logger: logger ?? quiet)

@@ -3,11 +3,12 @@ import DossierProto
 import Foundation
 import SwiftProtobuf
 
-/// `dossier.v1.Admin`, for operators. The access matrix and purge are implemented in this
-/// version; the other rpcs answer UNIMPLEMENTED `NOT_IMPLEMENTED`.
+/// `dossier.v1.Admin`, for operators. The access matrix, purge and backups are implemented in
+/// this version; the other rpcs answer UNIMPLEMENTED `NOT_IMPLEMENTED`.
 struct AdminHandler: Dossier_V1_AdminService {
     let accessMatrix: AccessMatrixFile
     let purge: PurgeService
+    let backups: Backups
 
     func getAccessMatrix(_ request: Dossier_V1_GetAccessMatrixRequest, context: CallContext) async throws -> Dossier_V1_GetAccessMatrixResponse {
         try Self.requireOperator(context)
@@ -35,11 +36,19 @@ struct AdminHandler: Dossier_V1_AdminService {
     }
 
     func createBackup(_ request: Dossier_V1_CreateBackupRequest, context: CallContext) async throws -> Dossier_V1_CreateBackupResponse {
-        throw DossierError.notImplementedYet
+        try Self.requireOperator(context)
+        let backup = try await backups.create(name: request.name)
+        return .with { $0.backup = backup }
     }
 
     func listBackups(_ request: Dossier_V1_ListBackupsRequest, context: CallContext) async throws -> Dossier_V1_ListBackupsResponse {
-        throw DossierError.notImplementedYet
+        try Self.requireOperator(context)
+        let page = try Page(size: request.pageSize, token: request.pageToken)
+        let (items, next) = page.slice(try backups.list())
+        return .with {
+            $0.backups = Array(items)
+            $0.nextPageToken = next
+        }
     }
 
     func revokeCertificate(_ request: Dossier_V1_RevokeCertificateRequest, context: CallContext) async throws -> Dossier_V1_RevokeCertificateResponse {
