@@ -5,7 +5,7 @@ DATA       ?= ./data
 PORT       ?= 7443
 BIN        := .build/debug
 
-.PHONY: all deps build release certs run test test-interop crash-test check-generated generate clean
+.PHONY: all deps build release certs run test test-interop crash-test check-runtime-deps check-generated generate clean
 
 all: build
 
@@ -41,6 +41,10 @@ test: deps check-generated certs
 	$(MAKE) -C clients/c valgrind-check DOSSIERD=$(CURDIR)/$(BIN)/dossierd
 	bash scripts/crash-test.sh 3 2
 	timeout 1200 $(SWIFT) test --skip-build
+
+## The release binaries need only what the container's runtime stage installs (CI runs it).
+check-runtime-deps: release
+	bash scripts/check-runtime-deps.sh
 
 ## The long crash test: 20 SIGKILLs at random moments under 4 concurrent writers.
 crash-test: build certs

@@ -23,6 +23,8 @@ public final class DossierServer: Service {
     private let transport: TTRPCServer<Dispatcher>
     private let isStarted = NIOLockedValueBox(false)
     private let purge: PurgeService
+    private let metricsEndpoint: MetricsEndpoint
+    private let metricsChannel = NIOLockedValueBox<(any Channel)?>(nil)
 
     /// Opens storage and builds the TLS context: a bad configuration fails here, with a
     /// message that says what is wrong.
@@ -73,7 +75,8 @@ public final class DossierServer: Service {
             + AccessLogHandler(log: AccessLogService(repository: store, signer: signer, hash: LogSigningKeys.sha256, clock: clock)).serverMethods
             + NotificationsHandler(notifications: NotificationService(repository: store, clock: clock)).serverMethods
             + HealthHandler(state: servingState, version: Self.version).serverMethods
-        let dispatcher = Dispatcher(methods: methods, logger: logger)
+        let callMetrics = CallMetrics()
+        let dispatcher = Dispatcher(methods: methods, logger: logger, metrics: callMetrics)
         do {
             transport = try TTRPCServer(configuration: configuration.transport, service: dispatcher, group: group)
         } catch {
@@ -84,10 +87,27 @@ public final class DossierServer: Service {
         self.store = store
         self.group = group
         self.purge = purge
+        let transport = self.transport
+        self.metricsEndpoint = MetricsEndpoint(
+            calls: callMetrics, transport: { (transport.connectionCount, transport.counters.snapshot) }, store: store)
+    }
+
+    /// The address of the metrics endpoint, once started (tests use port 0).
+    public var metricsAddress: SocketAddress? {
+        metricsChannel.withLockedValue { $0?.localAddress }
     }
 
     /// Binds the socket; returns the bound address. `run()` calls it; tests may call it first.
     public func start() async throws -> SocketAddress {
+        if let metrics = configuration.metrics {
+            do {
+                let channel = try await metricsEndpoint.start(host: metrics.host, port: metrics.port, group: group)
+                metricsChannel.withLockedValue { $0 = channel }
+                logger.info("metrics", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
+            } catch {
+                throw ServerStartupError("cannot serve metrics on \(metrics.host):\(metrics.port): \(error)")
+            }
+        }
         let address = try await transport.start()
         servingState.markServing()
         logger.info("listening", metadata: ["address": "\(address)"])
@@ -127,6 +147,7 @@ public final class DossierServer: Service {
         servingState.markNotServing("draining")
         logger.info("shutting down: draining calls")
         await transport.shutdown()
+        if let channel = metricsChannel.withLockedValue({ $0 }) { try? await channel.close() }
         store.close()
         try? await group.shutdownGracefully()
         logger.info("stopped")

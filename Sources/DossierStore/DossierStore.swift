@@ -31,6 +31,8 @@ public final class DossierStore: Sendable {
     let database: Database
     let families: Families
     let masterKey: MasterKey
+    /// Counts for the metrics endpoint.
+    public let counters = StoreCounters()
     private let executor: BlockingExecutor
     let locks = StripedLocks()
 
@@ -102,6 +104,7 @@ extension DossierStore: RecordRepository {
                 }
                 if !batch.isEmpty {
                     try database.write(batch, sync: true)
+                    counters.recordBatch(operations: batch.count, logEntries: transactions.reduce(0) { $0 + $1.logEntries.count })
                 }
                 return result
             }

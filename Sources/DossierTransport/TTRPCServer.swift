@@ -17,6 +17,8 @@ public final class TTRPCServer<Service: TTRPCService>: Sendable {
     private let group: any EventLoopGroup
     private let sslContext: NIOSSLContext
     private let state = NIOLockedValueBox(State())
+    /// Connection and handshake counts, for the metrics endpoint.
+    public let counters = TransportCounters()
 
     private struct State {
         var listener: (any Channel)?
@@ -37,6 +39,7 @@ public final class TTRPCServer<Service: TTRPCService>: Sendable {
         let limits = configuration.limits
         let sslContext = self.sslContext
         let service = self.service
+        let counters = self.counters
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -48,11 +51,12 @@ public final class TTRPCServer<Service: TTRPCService>: Sendable {
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     let handshakeTimeout = channel.eventLoop.scheduleTask(in: .init(limits.handshakeTimeout)) {
+                        counters.handshakeFailed("timeout")
                         channel.close(promise: nil)
                     }
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandler(NIOSSLServerHandler(context: sslContext))
-                    try sync.addHandler(HandshakeWatcher(timeout: handshakeTimeout))
+                    try sync.addHandler(HandshakeWatcher(timeout: handshakeTimeout, counters: counters))
                     try sync.addHandler(ByteToMessageHandler(TTRPCFrameDecoder(maxPayloadLength: limits.maxPayloadLength)))
                     try sync.addHandler(ServerConnectionHandler(service: service, limits: limits))
                 }
@@ -106,6 +110,11 @@ public final class TTRPCServer<Service: TTRPCService>: Sendable {
             return true
         }
         if admitted {
+            counters.accepted()
+        } else {
+            counters.refusedAtLimit()
+        }
+        if admitted {
             channel.closeFuture.whenComplete { [weak self] _ in
                 self?.state.withLockedValue { _ = $0.connections.removeValue(forKey: id) }
             }
@@ -118,8 +127,19 @@ public final class TTRPCServer<Service: TTRPCService>: Sendable {
 private final class HandshakeWatcher: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     private let timeout: Scheduled<Void>
+    private let counters: TransportCounters
 
-    init(timeout: Scheduled<Void>) { self.timeout = timeout }
+    init(timeout: Scheduled<Void>, counters: TransportCounters) {
+        self.timeout = timeout
+        self.counters = counters
+    }
+
+    /// Errors before the handshake completed are handshake failures (this handler is removed
+    /// once it completes).
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        counters.handshakeFailed(TransportCounters.reason(error))
+        context.fireErrorCaught(error)
+    }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         context.fireUserInboundEventTriggered(event)

@@ -27,6 +27,8 @@ struct Dossierd: AsyncParsableCommand {
     @Option(help: "Maximum open connections.") var maxConnections: Int = env("MAX_CONNECTIONS").flatMap(Int.init) ?? 4096
     @Option(help: "Storage threads (blocking RocksDB work; more = more group commit).") var storageThreads: Int = env("STORAGE_THREADS").flatMap(Int.init) ?? 32
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = env("LOG_LEVEL") ?? "info"
+    @Option(help: "Log format: text (human) or json (one object per line, for log shippers).")
+    var logFormat: String = env("LOG_FORMAT") ?? "text"
     @Option(help: "Profession × document-class matrix, JSON (docs/ACCESS-MATRIX.md; default: the shipped one).")
     var accessMatrix: String? = env("ACCESS_MATRIX")
     @Option(help: "Ed25519 key signing access-log checkpoints: 64 hex digits (default: <data-dir>/log-signing-key, created if missing).")
@@ -35,6 +37,8 @@ struct Dossierd: AsyncParsableCommand {
     var masterKey: String? = env("MASTER_KEY")
     @Option(help: "Directory for online backups (Admin.CreateBackup); none: backups are refused.")
     var backupDir: String? = env("BACKUP_DIR")
+    @Option(help: "Address of the Prometheus endpoint (plain HTTP, GET /metrics).") var metricsHost: String = env("METRICS_HOST") ?? "127.0.0.1"
+    @Option(help: "Port of the Prometheus endpoint; 0 turns it off.") var metricsPort: Int = env("METRICS_PORT").flatMap(Int.init) ?? 9464
     @Flag(help: "Print the access matrix in force (the file's, or the shipped default) as JSON and exit.")
     var printAccessMatrix = false
     @Option(help: "Largest document content in bytes (uploads).") var maxDocumentBytes: UInt64 = env("MAX_DOCUMENT_BYTES").flatMap(UInt64.init) ?? (128 << 20)
@@ -44,7 +48,7 @@ struct Dossierd: AsyncParsableCommand {
     func validate() throws {
         let numeric = [
             "PORT", "OBJECTION_PERIOD_DAYS", "RETENTION_DAYS", "MAX_IN_FLIGHT", "MAX_CONNECTIONS", "STORAGE_THREADS",
-            "MAX_DOCUMENT_BYTES",
+            "MAX_DOCUMENT_BYTES", "METRICS_PORT",
         ]
         for name in numeric {
             if let value = env(name), Double(value) == nil {
@@ -54,6 +58,8 @@ struct Dossierd: AsyncParsableCommand {
         if let value = env("ALLOW_TLS12"), !["true", "false"].contains(value) {
             throw ValidationError("DOSSIERD_ALLOW_TLS12 must be true or false")
         }
+        guard ["text", "json"].contains(logFormat) else { throw ValidationError("log format must be text or json") }
+        guard (0...65_535).contains(metricsPort) else { throw ValidationError("metrics port must be 0 to 65535") }
         guard (0...65_535).contains(port) else { throw ValidationError("port must be 0 to 65535") }
         guard objectionPeriodDays >= 0, retentionDays >= 0 else { throw ValidationError("periods must not be negative") }
         guard maxInFlight > 0, maxConnections > 0, storageThreads > 0, maxDocumentBytes > 0 else {
@@ -70,7 +76,13 @@ struct Dossierd: AsyncParsableCommand {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("unknown log level \(logLevel)")
         }
+        let json = logFormat == "json"
         LoggingSystem.bootstrap { label in
+            if json {
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
@@ -89,6 +101,7 @@ struct Dossierd: AsyncParsableCommand {
         configuration.documents.maxDocumentSize = maxDocumentBytes
         configuration.logSigningKeyPath = logSigningKey
         configuration.backupRoot = backupDir
+        if metricsPort != 0 { configuration.metrics = (metricsHost, metricsPort) }
         let server: DossierServer
         do {
             if let accessMatrix {

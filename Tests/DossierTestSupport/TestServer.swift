@@ -15,7 +15,7 @@ public final class TestServer: Sendable {
     public init(
         pki: TestPKI? = nil, dataDirectory: String? = nil, policy: RecordPolicy = .init(),
         presenceCodes: PresenceCodePolicy = .init(), accessMatrix: AccessMatrixFile? = nil, logger: Logger? = nil,
-        backupRoot: String? = nil
+        backupRoot: String? = nil, metrics: Bool = false
     ) async throws {
         let pki = try pki ?? TestPKI()
         let dataDirectory = dataDirectory
@@ -27,6 +27,7 @@ public final class TestServer: Sendable {
         configuration.presenceCodes = presenceCodes
         if let accessMatrix { configuration.accessMatrix = accessMatrix }
         configuration.backupRoot = backupRoot
+        if metrics { configuration.metrics = ("127.0.0.1", 0) }
         var quiet = Logger(label: "dossierd-test")
         quiet.logLevel = .warning
         server = try DossierServer(configuration: configuration, logger: logger ?? quiet)

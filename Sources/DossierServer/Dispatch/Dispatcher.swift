@@ -12,11 +12,13 @@ public struct Dispatcher: TTRPCService {
     private let methods: [RPCMethodName: RPCServerMethod<CallContext>]
     private let services: Set<String>
     private let logger: Logger
+    private let metrics: CallMetrics?
 
-    public init(methods: [RPCServerMethod<CallContext>], logger: Logger) {
+    public init(methods: [RPCServerMethod<CallContext>], logger: Logger, metrics: CallMetrics? = nil) {
         self.methods = Dictionary(methods.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         self.services = Set(DossierAPI.services)
         self.logger = logger
+        self.metrics = metrics
     }
 
     public func connectionEstablished(peerCertificate: Certificate?) -> ConnectionIdentity {
@@ -31,8 +33,24 @@ public struct Dispatcher: TTRPCService {
         }
     }
 
-    /// PROTOCOL.md section 7, steps 7 to 13.
+    /// Answers one request and counts it. Names outside the API are counted as "unknown", so
+    /// that clients cannot grow the metrics' label sets.
     public func handle(_ request: Ttrpc_Request, connection: ConnectionIdentity) async -> Ttrpc_Response {
+        guard let metrics else { return await answer(request, connection: connection) }
+        metrics.started()
+        let start = ContinuousClock.now
+        let response = await answer(request, connection: connection)
+        let elapsed = ContinuousClock.now - start
+        let known = DossierAPI.methods.contains(RPCMethodName(service: request.service, method: request.method))
+        metrics.finished(
+            service: known ? request.service : "unknown", method: known ? request.method : "unknown",
+            code: "\(StatusCode(rawValue: response.status.code))",
+            seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        return response
+    }
+
+    /// PROTOCOL.md section 7, steps 7 to 13.
+    private func answer(_ request: Ttrpc_Request, connection: ConnectionIdentity) async -> Ttrpc_Response {
         let principal: Principal
         switch connection {
         case .principal(let caller):

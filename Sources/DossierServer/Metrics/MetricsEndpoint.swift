@@ -1,0 +1,102 @@
+import DossierStore
+import DossierTransport
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// The Prometheus text endpoint: plain HTTP, `GET /metrics`, on its own port (loopback by
+/// default). Everything else is 404. It exposes counts and sizes only, never identifiers.
+final class MetricsEndpoint: Sendable {
+    let calls: CallMetrics
+    let transport: @Sendable () -> (open: Int, counters: TransportCounters.Snapshot)
+    let store: DossierStore
+
+    init(calls: CallMetrics, transport: @escaping @Sendable () -> (open: Int, counters: TransportCounters.Snapshot), store: DossierStore) {
+        self.calls = calls
+        self.transport = transport
+        self.store = store
+    }
+
+    /// Binds and serves until the channel is closed; returns the listening channel.
+    func start(host: String, port: Int, group: any EventLoopGroup) async throws -> any Channel {
+        let endpoint = self
+        return try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.pipeline.configureHTTPServerPipeline().flatMap {
+                    channel.pipeline.addHandler(MetricsHTTPHandler(endpoint: endpoint))
+                }
+            }
+            .bind(host: host, port: port).get()
+    }
+
+    /// The whole exposition.
+    func render() -> String {
+        var text = ""
+        calls.render(into: &text)
+        let (open, counters) = transport()
+        text += "# HELP dossier_connections_open Client connections open now.\n# TYPE dossier_connections_open gauge\n"
+        text += "dossier_connections_open \(open)\n"
+        text += "# HELP dossier_connections_accepted_total Connections accepted.\n# TYPE dossier_connections_accepted_total counter\n"
+        text += "dossier_connections_accepted_total \(counters.accepted)\n"
+        text += "# HELP dossier_connections_refused_total Connections closed at accept: the connection limit was reached.\n"
+        text += "# TYPE dossier_connections_refused_total counter\ndossier_connections_refused_total \(counters.refusedAtLimit)\n"
+        text += "# HELP dossier_handshake_failures_total TLS handshakes that failed or timed out, by reason.\n"
+        text += "# TYPE dossier_handshake_failures_total counter\n"
+        for (reason, count) in counters.handshakeFailures.sorted(by: { $0.key < $1.key }) {
+            text += "dossier_handshake_failures_total{reason=\"\(reason)\"} \(count)\n"
+        }
+        let storeCounts = store.counters.snapshot
+        text += "# HELP dossier_access_log_appends_total Access-log entries written.\n# TYPE dossier_access_log_appends_total counter\n"
+        text += "dossier_access_log_appends_total \(storeCounts.accessLogAppends)\n"
+        text += "# HELP dossier_write_batch_operations Operations per synced write batch (one per call that writes).\n"
+        text += "# TYPE dossier_write_batch_operations histogram\n"
+        var cumulative: UInt64 = 0
+        for bound in StoreCounters.batchBuckets {
+            cumulative += storeCounts.batchOperations[bound] ?? 0
+            text += "dossier_write_batch_operations_bucket{le=\"\(bound)\"} \(cumulative)\n"
+        }
+        text += "dossier_write_batch_operations_bucket{le=\"+Inf\"} \(storeCounts.syncedBatches)\n"
+        text += "dossier_write_batch_operations_sum \(storeCounts.batchOperationsSum)\n"
+        text += "dossier_write_batch_operations_count \(storeCounts.syncedBatches)\n"
+        for figure in store.storageFigures() {
+            text += "# HELP \(figure.name) \(figure.help)\n# TYPE \(figure.name) gauge\n\(figure.name) \(figure.value)\n"
+        }
+        return text
+    }
+}
+
+private final class MetricsHTTPHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let endpoint: MetricsEndpoint
+    private var head: HTTPRequestHead?
+
+    init(endpoint: MetricsEndpoint) { self.endpoint = endpoint }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let request):
+            head = request
+        case .body:
+            break
+        case .end:
+            guard let request = head else { return }
+            head = nil
+            let found = request.method == .GET && (request.uri == "/metrics" || request.uri.hasPrefix("/metrics?"))
+            let body = found ? endpoint.render() : "not found: GET /metrics\n"
+            var headers = HTTPHeaders()
+            headers.add(name: "Content-Type", value: found ? "text/plain; version=0.0.4; charset=utf-8" : "text/plain")
+            headers.add(name: "Content-Length", value: "\(body.utf8.count)")
+            let keepAlive = request.isKeepAlive
+            if !keepAlive { headers.add(name: "Connection", value: "close") }
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: found ? .ok : .notFound, headers: headers))), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
+                if !keepAlive { context.close(promise: nil) }
+            }
+        }
+    }
+}
