@@ -19,7 +19,7 @@ struct JSONLogHandler: LogHandler {
 
     func log(event: LogEvent) {
         var fields: [(String, String)] = [
-            ("time", Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true))),
+            ("time", Date().formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))),
             ("level", event.level.rawValue), ("logger", label), ("message", "\(event.message)"),
         ]
         let merged = metadata.merging(event.metadata ?? [:]) { $1 }
