@@ -50,6 +50,14 @@ public final class DossierServer: Service {
             throw error
         }
         let purge = PurgeService(repository: store, clock: clock)
+        let revocations: Revocations
+        do {
+            revocations = try Revocations(store: store)
+        } catch {
+            store.close()
+            try? group.syncShutdownGracefully()
+            throw ServerStartupError("cannot read the revoked certificates: \(error)")
+        }
         let records = RecordService(repository: store, policy: configuration.policy, clock: clock)
         let access = AccessService(repository: store, clock: clock)
         let matrix = configuration.accessMatrix.matrix
@@ -69,14 +77,15 @@ public final class DossierServer: Service {
             + DocumentsHandler(documents: documents).serverMethods
             + AdminHandler(
                 accessMatrix: configuration.accessMatrix, purge: purge,
-                backups: Backups(root: configuration.backupRoot, store: store)
+                backups: Backups(root: configuration.backupRoot, store: store), revocations: revocations
             ).serverMethods
             + StatisticsHandler(statistics: StatisticsService(repository: store, clock: clock)).serverMethods
             + AccessLogHandler(log: AccessLogService(repository: store, signer: signer, hash: LogSigningKeys.sha256, clock: clock)).serverMethods
             + NotificationsHandler(notifications: NotificationService(repository: store, clock: clock)).serverMethods
             + HealthHandler(state: servingState, version: Self.version).serverMethods
         let callMetrics = CallMetrics()
-        let dispatcher = Dispatcher(methods: methods, logger: logger, metrics: callMetrics)
+        let dispatcher = Dispatcher(
+            methods: methods, logger: logger, metrics: callMetrics, isRevoked: { revocations.isRevoked($0) })
         do {
             transport = try TTRPCServer(configuration: configuration.transport, service: dispatcher, group: group)
         } catch {

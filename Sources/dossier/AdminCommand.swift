@@ -4,8 +4,8 @@ import Foundation
 
 struct AdminCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "admin", abstract: "Operators: backups, purge, the access matrix.",
-        subcommands: [Backup.self, Backups.self, Purge.self, Matrix.self])
+        commandName: "admin", abstract: "Operators: backups, purge, the access matrix, certificate revocation.",
+        subcommands: [Backup.self, Backups.self, Purge.self, Matrix.self, Revoke.self])
 
     struct Backup: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -80,5 +80,38 @@ struct AdminCommand: AsyncParsableCommand {
             backups.map {
                 [$0.name, Output.timestamp($0.createdAt, isSet: $0.hasCreatedAt), "\($0.sizeBytes >> 20) MiB", "\($0.storageSequence)"]
             })
+    }
+}
+
+extension AdminCommand {
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke a client certificate by serial: every call with it is refused at once (operators).")
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Serial number, hex (as `openssl x509 -noout -serial` prints it; ':' allowed).") var serial: String
+        @Option(help: "Why: key-compromise, affiliation-changed, superseded, cessation-of-operation, privilege-withdrawn.")
+        var reason: String?
+        @Option(help: "Your note (ticket number…), at most 200 characters.") var note = ""
+
+        func run() async throws {
+            let reasons: [(String, Dossier_V1_RevocationReason)] = [
+                ("key-compromise", .keyCompromise), ("affiliation-changed", .affiliationChanged), ("superseded", .superseded),
+                ("cessation-of-operation", .cessationOfOperation), ("privilege-withdrawn", .privilegeWithdrawn),
+            ]
+            let code = try reason.map { try DocumentTable.parse($0, in: reasons, what: "reason") } ?? .unspecified
+            let response = try await connection.withClient { client in
+                try await client.admin.revokeCertificate(.with {
+                    $0.serial = serial
+                    $0.reason = code
+                    $0.note = note
+                }, options: connection.callOptions)
+            }
+            if connection.json { return try Output.json(response) }
+            Output.table([
+                ("serial", response.revoked.serial), ("revoked at", Output.timestamp(response.revoked.revokedAt, isSet: true)),
+                ("by", response.revoked.revokedBy.id), ("note", response.revoked.note),
+                ("", response.newlyRevoked ? "" : "(was already revoked)"),
+            ])
+        }
     }
 }

@@ -13,12 +13,17 @@ public struct Dispatcher: TTRPCService {
     private let services: Set<String>
     private let logger: Logger
     private let metrics: CallMetrics?
+    private let isRevoked: @Sendable (String) -> Bool
 
-    public init(methods: [RPCServerMethod<CallContext>], logger: Logger, metrics: CallMetrics? = nil) {
+    public init(
+        methods: [RPCServerMethod<CallContext>], logger: Logger, metrics: CallMetrics? = nil,
+        isRevoked: @escaping @Sendable (String) -> Bool = { _ in false }
+    ) {
         self.methods = Dictionary(methods.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         self.services = Set(DossierAPI.services)
         self.logger = logger
         self.metrics = metrics
+        self.isRevoked = isRevoked
     }
 
     public func connectionEstablished(peerCertificate: Certificate?) -> ConnectionIdentity {
@@ -54,6 +59,11 @@ public struct Dispatcher: TTRPCService {
         let principal: Principal
         switch connection {
         case .principal(let caller):
+            // Checked on every call: a revocation also stops open connections at once.
+            guard !isRevoked(caller.certificateSerial) else {
+                logger.notice("call with a revoked certificate", metadata: ["serial": "\(caller.certificateSerial)"])
+                return response(StatusMapping.make(.unauthenticated, "the client certificate is revoked", reason: "CERT_REVOKED"))
+            }
             principal = caller
         case .rejected(let violation):
             return response(StatusMapping.make(.unauthenticated, violation.message, reason: violation.reason))

@@ -1,14 +1,16 @@
 import DossierCore
 import DossierProto
+import DossierStore
 import Foundation
 import SwiftProtobuf
 
-/// `dossier.v1.Admin`, for operators. The access matrix, purge and backups are implemented in
-/// this version; the other rpcs answer UNIMPLEMENTED `NOT_IMPLEMENTED`.
+/// `dossier.v1.Admin`, for operators. The access matrix, purge, backups and operators' revocations
+/// are implemented in this version; the other rpcs answer UNIMPLEMENTED `NOT_IMPLEMENTED`.
 struct AdminHandler: Dossier_V1_AdminService {
     let accessMatrix: AccessMatrixFile
     let purge: PurgeService
     let backups: Backups
+    let revocations: Revocations
 
     func getAccessMatrix(_ request: Dossier_V1_GetAccessMatrixRequest, context: CallContext) async throws -> Dossier_V1_GetAccessMatrixResponse {
         try Self.requireOperator(context)
@@ -52,7 +54,15 @@ struct AdminHandler: Dossier_V1_AdminService {
     }
 
     func revokeCertificate(_ request: Dossier_V1_RevokeCertificateRequest, context: CallContext) async throws -> Dossier_V1_RevokeCertificateResponse {
-        throw DossierError.notImplementedYet
+        if case .UNRECOGNIZED = request.reason {
+            throw DossierError(.invalidArgument, "unknown reason", reason: "INVALID_ENUM", field: "reason")
+        }
+        let (revocation, new) = try await revocations.revoke(
+            request.serial, reason: request.reason.rawValue, note: request.note, by: context.principal, at: Date())
+        return .with {
+            $0.revoked = Dossier_V1_RevokedCertificate(revocation)
+            $0.newlyRevoked = new
+        }
     }
 
     func reloadRevocationList(_ request: Dossier_V1_ReloadRevocationListRequest, context: CallContext) async throws -> Dossier_V1_ReloadRevocationListResponse {
@@ -60,7 +70,14 @@ struct AdminHandler: Dossier_V1_AdminService {
     }
 
     func listRevokedCertificates(_ request: Dossier_V1_ListRevokedCertificatesRequest, context: CallContext) async throws -> Dossier_V1_ListRevokedCertificatesResponse {
-        throw DossierError.notImplementedYet
+        let page = try Page(size: request.pageSize, token: request.pageToken)
+        // Only operators' revocations exist in this version (no CRL yet).
+        let all = request.source == .crl ? [] : try revocations.list(by: context.principal)
+        let (items, next) = page.slice(all)
+        return .with {
+            $0.certificates = items.map(Dossier_V1_RevokedCertificate.init)
+            $0.nextPageToken = next
+        }
     }
 
     func rotateMasterKey(_ request: Dossier_V1_RotateMasterKeyRequest, context: CallContext) async throws -> Dossier_V1_RotateMasterKeyResponse {
@@ -83,5 +100,17 @@ struct AdminHandler: Dossier_V1_AdminService {
 
     private static func requireOperator(_ context: CallContext) throws {
         guard context.principal.kind == .operator else { throw DossierError.permissionDenied() }
+    }
+}
+
+extension Dossier_V1_RevokedCertificate {
+    init(_ revocation: CertificateRevocation) {
+        self.init()
+        serial = revocation.serial
+        revokedAt = Google_Protobuf_Timestamp(date: revocation.revokedAt)
+        reason = Dossier_V1_RevocationReason(rawValue: revocation.reason) ?? .unspecified
+        source = .operator
+        revokedBy = Dossier_V1_Actor(revocation.revokedBy)
+        note = revocation.note
     }
 }

@@ -686,6 +686,38 @@ nonisolated struct Dossier_Storage_V1_StoredUpload: @unchecked Sendable {
   fileprivate var _storage = _StorageClass.defaultInstance
 }
 
+/// A client certificate revoked by an operator (`meta` family, "r" ‖ serial).
+nonisolated struct Dossier_Storage_V1_StoredRevocation: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Lower-case hex, as CertificateProfile writes serials.
+  var serial: String = String()
+
+  var revokedAtUs: Int64 = 0
+
+  /// dossier.v1.RevocationReason value.
+  var reason: UInt32 = 0
+
+  var revokedBy: Dossier_Storage_V1_StoredActor {
+    get {_revokedBy ?? Dossier_Storage_V1_StoredActor()}
+    set {_revokedBy = newValue}
+  }
+  /// Returns true if `revokedBy` has been explicitly set.
+  var hasRevokedBy: Bool {self._revokedBy != nil}
+  /// Clears the value of `revokedBy`. Subsequent reads from it will return its default value.
+  mutating func clearRevokedBy() {self._revokedBy = nil}
+
+  var note: String = String()
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+
+  fileprivate var _revokedBy: Dossier_Storage_V1_StoredActor? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "dossier.storage.v1"
@@ -1891,6 +1923,60 @@ nonisolated extension Dossier_Storage_V1_StoredUpload: SwiftProtobuf.Message, Sw
       }
       if !storagesAreEqual {return false}
     }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dossier_Storage_V1_StoredRevocation: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".StoredRevocation"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}serial\0\u{3}revoked_at_us\0\u{1}reason\0\u{3}revoked_by\0\u{1}note\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.serial) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.revokedAtUs) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.reason) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._revokedBy) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.note) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.serial.isEmpty {
+      try visitor.visitSingularStringField(value: self.serial, fieldNumber: 1)
+    }
+    if self.revokedAtUs != 0 {
+      try visitor.visitSingularInt64Field(value: self.revokedAtUs, fieldNumber: 2)
+    }
+    if self.reason != 0 {
+      try visitor.visitSingularUInt32Field(value: self.reason, fieldNumber: 3)
+    }
+    try { if let v = self._revokedBy {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    if !self.note.isEmpty {
+      try visitor.visitSingularStringField(value: self.note, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Dossier_Storage_V1_StoredRevocation, rhs: Dossier_Storage_V1_StoredRevocation) -> Bool {
+    if lhs.serial != rhs.serial {return false}
+    if lhs.revokedAtUs != rhs.revokedAtUs {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs._revokedBy != rhs._revokedBy {return false}
+    if lhs.note != rhs.note {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
