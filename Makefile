@@ -37,6 +37,7 @@ run: build certs
 ## (whose summary line ends the run).
 test: deps check-generated certs
 	$(SWIFT) build --build-tests
+	$(BIN)/dossierd config check --config Docker/dossierd.example.json --syntax-only >/dev/null
 	bash scripts/interop-go.sh
 	$(MAKE) -C clients/c valgrind-check DOSSIERD=$(CURDIR)/$(BIN)/dossierd
 	bash scripts/crash-test.sh 3 2

@@ -27,7 +27,7 @@ as() {
 }
 
 start() {
-  "$bin/dossierd" --port "$port" --data-dir "$data" --cert "$certs/server.pem" --key "$certs/server.key" \
+  "$bin/dossierd" --port "$port" --metrics-port 0 --data-dir "$data" --cert "$certs/server.pem" --key "$certs/server.key" \
     --client-ca "$certs/ca.pem" --log-level error >>"$work/server.log" 2>&1 &
   disown
   for _ in $(seq 1 100); do

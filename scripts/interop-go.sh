@@ -104,7 +104,7 @@ free_port() {
 }
 port="$(free_port)" || die "found no free port"
 
-"$DOSSIERD" --host 127.0.0.1 --port "$port" --data-dir "$work/data" \
+"$DOSSIERD" --host 127.0.0.1 --port "$port" --metrics-port 0 --data-dir "$work/data" \
     --cert "$work/certs/server.pem" --key "$work/certs/server.key" \
     --client-ca "$work/certs/ca.pem" >"$work/dossierd.log" 2>&1 &
 server_pid=$!

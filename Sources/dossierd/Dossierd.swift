@@ -12,71 +12,30 @@ struct Dossierd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dossierd",
         abstract: "The Dossier shared-care-record server (ttrpc over mutual TLS, embedded RocksDB).",
-        discussion: "Every option can also be set in the environment as DOSSIERD_<OPTION> (e.g. DOSSIERD_PORT); flags win.")
+        discussion: """
+            Every setting comes from a flag, else the environment (DOSSIERD_<NAME>, e.g. DOSSIERD_PORT), \
+            else the configuration file (--config, JSON, keys as the flags' names, e.g. "data-dir"), \
+            else its default (in brackets). `dossierd config check` validates without starting.
+            """,
+        subcommands: [Serve.self, ConfigCommand.self], defaultSubcommand: Serve.self)
+}
 
-    @Option(help: "Address to listen on.") var host: String = env("HOST") ?? "127.0.0.1"
-    @Option(help: "TCP port (0 picks a free one).") var port: Int = env("PORT").flatMap(Int.init) ?? 7443
-    @Option(help: "RocksDB data directory (created if missing).") var dataDir: String = env("DATA_DIR") ?? "./data"
-    @Option(help: "Server certificate chain, PEM.") var cert: String = env("CERT") ?? "certs/dev/server.pem"
-    @Option(help: "Server private key, PEM.") var key: String = env("KEY") ?? "certs/dev/server.key"
-    @Option(help: "CA bundle that client certificates must chain to, PEM.") var clientCA: String = env("CLIENT_CA") ?? "certs/dev/ca.pem"
-    @Flag(help: "Also accept TLS 1.2 (default: TLS 1.3 only).") var allowTLS12 = env("ALLOW_TLS12") == "true"
-    @Option(help: "Objection period of records opened in bulk, in days.") var objectionPeriodDays: Double = env("OBJECTION_PERIOD_DAYS").flatMap(Double.init) ?? 30
-    @Option(help: "Retention of closed records before purge, in days.") var retentionDays: Double = env("RETENTION_DAYS").flatMap(Double.init) ?? 3652
-    @Option(help: "Calls in flight per connection before reading pauses.") var maxInFlight: Int = env("MAX_IN_FLIGHT").flatMap(Int.init) ?? 128
-    @Option(help: "Maximum open connections.") var maxConnections: Int = env("MAX_CONNECTIONS").flatMap(Int.init) ?? 4096
-    @Option(help: "Storage threads (blocking RocksDB work; more = more group commit).") var storageThreads: Int = env("STORAGE_THREADS").flatMap(Int.init) ?? 32
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = env("LOG_LEVEL") ?? "info"
-    @Option(help: "Log format: text (human) or json (one object per line, for log shippers).")
-    var logFormat: String = env("LOG_FORMAT") ?? "text"
-    @Option(help: "Profession × document-class matrix, JSON (docs/ACCESS-MATRIX.md; default: the shipped one).")
-    var accessMatrix: String? = env("ACCESS_MATRIX")
-    @Option(help: "Ed25519 key signing access-log checkpoints: 64 hex digits (default: <data-dir>/log-signing-key, created if missing).")
-    var logSigningKey: String? = env("LOG_SIGNING_KEY")
-    @Option(help: "Master key wrapping the records' data keys (encryption at rest): 64 hex digits (default: <data-dir>/master-key, created if missing; development only).")
-    var masterKey: String? = env("MASTER_KEY")
-    @Option(help: "Directory for online backups (Admin.CreateBackup); none: backups are refused.")
-    var backupDir: String? = env("BACKUP_DIR")
-    @Option(help: "Address of the Prometheus endpoint (plain HTTP, GET /metrics).") var metricsHost: String = env("METRICS_HOST") ?? "127.0.0.1"
-    @Option(help: "Port of the Prometheus endpoint; 0 turns it off.") var metricsPort: Int = env("METRICS_PORT").flatMap(Int.init) ?? 9464
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the server (the default).")
+
+    @OptionGroup var options: ServerOptions
     @Flag(help: "Print the access matrix in force (the file's, or the shipped default) as JSON and exit.")
     var printAccessMatrix = false
-    @Option(help: "Largest document content in bytes (uploads).") var maxDocumentBytes: UInt64 = env("MAX_DOCUMENT_BYTES").flatMap(UInt64.init) ?? (128 << 20)
-
-    /// Environment values that do not parse fail like a bad flag would (exit 64), instead of
-    /// silently falling back to a default.
-    func validate() throws {
-        let numeric = [
-            "PORT", "OBJECTION_PERIOD_DAYS", "RETENTION_DAYS", "MAX_IN_FLIGHT", "MAX_CONNECTIONS", "STORAGE_THREADS",
-            "MAX_DOCUMENT_BYTES", "METRICS_PORT",
-        ]
-        for name in numeric {
-            if let value = env(name), Double(value) == nil {
-                throw ValidationError("DOSSIERD_\(name)=\(value) is not a number")
-            }
-        }
-        if let value = env("ALLOW_TLS12"), !["true", "false"].contains(value) {
-            throw ValidationError("DOSSIERD_ALLOW_TLS12 must be true or false")
-        }
-        guard ["text", "json"].contains(logFormat) else { throw ValidationError("log format must be text or json") }
-        guard (0...65_535).contains(metricsPort) else { throw ValidationError("metrics port must be 0 to 65535") }
-        guard (0...65_535).contains(port) else { throw ValidationError("port must be 0 to 65535") }
-        guard objectionPeriodDays >= 0, retentionDays >= 0 else { throw ValidationError("periods must not be negative") }
-        guard maxInFlight > 0, maxConnections > 0, storageThreads > 0, maxDocumentBytes > 0 else {
-            throw ValidationError("limits and thread counts must be positive")
-        }
-    }
 
     func run() async throws {
+        let settings = try options.resolve()
         if printAccessMatrix {
-            let file = try accessMatrix.map { try AccessMatrixFile.load(path: $0) } ?? .shippedDefault()
+            let file = try settings.accessMatrix.map { try AccessMatrixFile.load(path: $0) } ?? .shippedDefault()
             FileHandle.standardOutput.write(Data(AccessMatrixFile.encode(file.matrix)))
             return
         }
-        guard let level = Logger.Level(rawValue: logLevel) else {
-            throw ValidationError("unknown log level \(logLevel)")
-        }
-        let json = logFormat == "json"
+        let level = Logger.Level(rawValue: settings.logLevel) ?? .info
+        let json = settings.logFormat == "json"
         LoggingSystem.bootstrap { label in
             if json {
                 var handler = JSONLogHandler(label: label)
@@ -88,29 +47,9 @@ struct Dossierd: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "dossierd")
-        var limits = TransportLimits()
-        limits.maxInFlightPerConnection = maxInFlight
-        limits.maxConnections = maxConnections
-        var configuration = ServerConfiguration(
-            transport: ServerTransportConfiguration(
-                host: host, port: port,
-                tls: TLSFiles(certificateChain: cert, privateKey: key, trustRoots: clientCA),
-                allowTLS12: allowTLS12, limits: limits),
-            store: StoreConfiguration(path: dataDir, threads: storageThreads),
-            policy: RecordPolicy(objectionPeriod: objectionPeriodDays * 86_400, retentionPeriod: retentionDays * 86_400))
-        configuration.documents.maxDocumentSize = maxDocumentBytes
-        configuration.logSigningKeyPath = logSigningKey
-        configuration.backupRoot = backupDir
-        if metricsPort != 0 { configuration.metrics = (metricsHost, metricsPort) }
         let server: DossierServer
         do {
-            if let accessMatrix {
-                configuration.accessMatrix = try AccessMatrixFile.load(path: accessMatrix)
-            }
-            if let masterKey {
-                configuration.store.masterKey = try MasterKey.load(path: masterKey, create: false)
-            }
-            server = try DossierServer(configuration: configuration, logger: logger)
+            server = try DossierServer(configuration: try settings.serverConfiguration(), logger: logger)
         } catch {
             logger.critical("cannot start: \(error)")
             throw ExitCode(2)
@@ -131,6 +70,79 @@ struct Dossierd: AsyncParsableCommand {
     }
 }
 
-private func env(_ name: String) -> String? {
-    ProcessInfo.processInfo.environment["DOSSIERD_" + name]
+struct ConfigCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config", abstract: "Configuration tools.", subcommands: [Check.self])
+
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Validate the configuration (flags, environment, file) without starting; print the settings in force.",
+            discussion: "Exit 0 when valid. Files the settings name (certificates, keys, matrix) are checked too; with --syntax-only, only the values.")
+        @OptionGroup var options: ServerOptions
+        @Flag(help: "Check the values only, not the files they name (e.g. on a build machine).") var syntaxOnly = false
+
+        func run() async throws {
+            let settings = try options.resolve()
+            var problems: [String] = []
+            if !syntaxOnly {
+                problems = settings.fileProblems()
+            }
+            Swift.print("configuration" + (settings.configFile.map { " (file \($0))" } ?? ""))
+            let width = settings.table.map(\.0.count).max() ?? 0
+            for (name, value, source) in settings.table {
+                Swift.print("  " + name.padding(toLength: width, withPad: " ", startingAt: 0) + "  \(value)  [\(source)]")
+            }
+            if problems.isEmpty {
+                Swift.print("OK")
+            } else {
+                for problem in problems { Swift.print("error: \(problem)") }
+                throw ExitCode(1)
+            }
+        }
+    }
+}
+
+extension Settings {
+    /// The server's configuration, loading the files the settings name.
+    func serverConfiguration() throws -> ServerConfiguration {
+        var limits = TransportLimits()
+        limits.maxInFlightPerConnection = maxInFlight
+        limits.maxConnections = maxConnections
+        var configuration = ServerConfiguration(
+            transport: ServerTransportConfiguration(
+                host: host, port: port, tls: TLSFiles(certificateChain: cert, privateKey: key, trustRoots: clientCA),
+                allowTLS12: allowTLS12, limits: limits),
+            store: StoreConfiguration(path: dataDir, threads: storageThreads),
+            policy: RecordPolicy(objectionPeriod: objectionPeriodDays * 86_400, retentionPeriod: retentionDays * 86_400))
+        configuration.documents.maxDocumentSize = maxDocumentBytes
+        configuration.logSigningKeyPath = logSigningKey
+        configuration.backupRoot = backupDir
+        if metricsPort != 0 { configuration.metrics = (metricsHost, metricsPort) }
+        if let accessMatrix { configuration.accessMatrix = try AccessMatrixFile.load(path: accessMatrix) }
+        if let masterKey { configuration.store.masterKey = try MasterKey.load(path: masterKey, create: false) }
+        return configuration
+    }
+
+    /// What would stop the server at start-up, file by file (without opening the database).
+    func fileProblems() -> [String] {
+        var problems: [String] = []
+        for (what, path) in [("cert", cert), ("key", key), ("client-ca", clientCA)]
+        where !FileManager.default.isReadableFile(atPath: path) {
+            problems.append("\(what): \(path) is missing or unreadable")
+        }
+        if let accessMatrix {
+            do { _ = try AccessMatrixFile.load(path: accessMatrix) } catch { problems.append("access-matrix: \(error)") }
+        }
+        if let masterKey {
+            do { _ = try MasterKey.load(path: masterKey, create: false) } catch { problems.append("master-key: \(error)") }
+        }
+        if let logSigningKey {
+            do { _ = try LogSigningKeys.load(path: logSigningKey, create: false) } catch { problems.append("log-signing-key: \(error)") }
+        }
+        let parent = URL(fileURLWithPath: dataDir).deletingLastPathComponent().path
+        if !FileManager.default.fileExists(atPath: parent) {
+            problems.append("data-dir: the parent directory \(parent) does not exist")
+        }
+        return problems
+    }
 }

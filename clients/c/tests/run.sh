@@ -78,7 +78,7 @@ PORT=""
 for attempt in 1 2 3; do
     PORT="${DOSSIER_C_PORT:-$(pick_port)}" || setup_failed "no free port"
     rm -rf "$WORK/data"
-    "$DOSSIERD" --host 127.0.0.1 --port "$PORT" --data-dir "$WORK/data" \
+    "$DOSSIERD" --host 127.0.0.1 --port "$PORT" --metrics-port 0 --data-dir "$WORK/data" \
         --cert "$CERTS/server.pem" --key "$CERTS/server.key" --client-ca "$CERTS/ca.pem" \
         >"$WORK/server.log" 2>&1 &
     SERVER_PID=$!
