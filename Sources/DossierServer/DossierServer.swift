@@ -97,6 +97,11 @@ public final class DossierServer: Service {
         self.group = group
         self.purge = purge
         let transport = self.transport
+        // Connection events: failures where ops look (notice), the rest at debug.
+        transport.counters.onEvent { [logger] event, reason in
+            let level: Logger.Level = reason == nil ? .debug : .notice
+            logger.log(level: level, "\(event)", metadata: reason.map { ["reason": "\($0)"] } ?? [:])
+        }
         self.metricsEndpoint = MetricsEndpoint(
             calls: callMetrics, transport: { (transport.connectionCount, transport.counters.snapshot) }, store: store)
     }

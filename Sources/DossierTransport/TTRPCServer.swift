@@ -117,6 +117,7 @@ public final class TTRPCServer<Service: TTRPCService>: Sendable {
         if admitted {
             channel.closeFuture.whenComplete { [weak self] _ in
                 self?.state.withLockedValue { _ = $0.connections.removeValue(forKey: id) }
+                self?.counters.closed()
             }
         }
         return admitted
@@ -144,6 +145,7 @@ private final class HandshakeWatcher: ChannelInboundHandler, RemovableChannelHan
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         context.fireUserInboundEventTriggered(event)
         if case TLSUserEvent.handshakeCompleted = event {
+            counters.handshakeCompleted()
             timeout.cancel()
             context.pipeline.syncOperations.removeHandler(self, promise: nil)
         }

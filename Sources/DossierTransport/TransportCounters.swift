@@ -11,15 +11,42 @@ public final class TransportCounters: Sendable {
         public var handshakeFailures: [String: UInt64] = [:]
     }
 
+    /// Connection events for the server's log: (event, reason). Never addresses or identities.
+    public typealias EventSink = @Sendable (_ event: String, _ reason: String?) -> Void
+
     private let state = NIOLockedValueBox(Snapshot())
+    private let sink = NIOLockedValueBox<EventSink?>(nil)
 
     public init() {}
 
     public var snapshot: Snapshot { state.withLockedValue { $0 } }
 
-    func accepted() { state.withLockedValue { $0.accepted += 1 } }
-    func refusedAtLimit() { state.withLockedValue { $0.refusedAtLimit += 1 } }
-    func handshakeFailed(_ reason: String) { state.withLockedValue { $0.handshakeFailures[reason, default: 0] += 1 } }
+    /// Where connection events go (the server logs them).
+    public func onEvent(_ sink: @escaping EventSink) {
+        self.sink.withLockedValue { $0 = sink }
+    }
+
+    private func emit(_ event: String, _ reason: String? = nil) {
+        sink.withLockedValue { $0 }?(event, reason)
+    }
+
+    func accepted() {
+        state.withLockedValue { $0.accepted += 1 }
+        emit("connection accepted")
+    }
+
+    func refusedAtLimit() {
+        state.withLockedValue { $0.refusedAtLimit += 1 }
+        emit("connection refused", "max-connections")
+    }
+
+    func handshakeFailed(_ reason: String) {
+        state.withLockedValue { $0.handshakeFailures[reason, default: 0] += 1 }
+        emit("handshake failed", reason)
+    }
+
+    func handshakeCompleted() { emit("handshake completed") }
+    func closed() { emit("connection closed") }
 
     /// A short, stable label for a handshake failure.
     static func reason(_ error: any Error) -> String {
