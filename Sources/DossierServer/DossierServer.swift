@@ -77,7 +77,8 @@ public final class DossierServer: Service {
             + DocumentsHandler(documents: documents).serverMethods
             + AdminHandler(
                 accessMatrix: configuration.accessMatrix, purge: purge,
-                backups: Backups(root: configuration.backupRoot, store: store), revocations: revocations
+                backups: Backups(root: configuration.backupRoot, store: store), revocations: revocations,
+                store: store
             ).serverMethods
             + StatisticsHandler(statistics: StatisticsService(repository: store, clock: clock)).serverMethods
             + AccessLogHandler(log: AccessLogService(repository: store, signer: signer, hash: LogSigningKeys.sha256, clock: clock)).serverMethods

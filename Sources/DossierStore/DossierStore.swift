@@ -14,12 +14,19 @@ public struct StoreConfiguration: Sendable {
     /// Wraps the per-record data keys (nil: `master-key` in the data directory, created on first
     /// start — development only).
     public var masterKey: MasterKey?
+    /// The master key being rotated away from: data keys it wraps still open, and
+    /// `rewrapDataKeys` moves them to `masterKey`.
+    public var previousMasterKey: MasterKey?
 
-    public init(path: String, threads: Int = 32, blockCacheBytes: Int = 256 << 20, masterKey: MasterKey? = nil) {
+    public init(
+        path: String, threads: Int = 32, blockCacheBytes: Int = 256 << 20, masterKey: MasterKey? = nil,
+        previousMasterKey: MasterKey? = nil
+    ) {
         self.path = path
         self.threads = threads
         self.blockCacheBytes = blockCacheBytes
         self.masterKey = masterKey
+        self.previousMasterKey = previousMasterKey
     }
 }
 
@@ -31,6 +38,7 @@ public final class DossierStore: Sendable {
     let database: Database
     let families: Families
     let masterKey: MasterKey
+    let previousMasterKey: MasterKey?
     /// Counts for the metrics endpoint.
     public let counters = StoreCounters()
     private let executor: BlockingExecutor
@@ -57,9 +65,14 @@ public final class DossierStore: Sendable {
         database = try Database.open(path: configuration.path, options: options)
         do {
             masterKey = try configuration.masterKey ?? MasterKey.load(path: configuration.path + "/master-key", create: true)
+            previousMasterKey = configuration.previousMasterKey
         } catch {
             database.close()
             throw error
+        }
+        if let previous = previousMasterKey, previous.id == masterKey.id {
+            database.close()
+            throw SealingError("the previous master key is the current one")
         }
         families = Families(
             records: database.family(Keys.Family.records)!,
@@ -71,6 +84,9 @@ public final class DossierStore: Sendable {
             meta: database.family(Keys.Family.meta)!)
         executor = BlockingExecutor(threads: configuration.threads, name: "dossier-store")
     }
+
+    /// The id of the master key new data keys are wrapped with, and of the previous one.
+    public var masterKeyIDs: (current: String, previous: String?) { (masterKey.id, previousMasterKey?.id) }
 
     /// Waits for queued work, then closes RocksDB. Call once, after the server drained.
     public func close() {

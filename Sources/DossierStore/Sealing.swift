@@ -75,10 +75,25 @@ enum Sealing {
 }
 
 extension DossierStore {
-    /// The record's data key, nil when it has none yet (no document was ever stored).
+    /// The record's data key, nil when it has none yet (no document was ever stored). The
+    /// stored value is the wrapping master key's id (16 ASCII hex digits) ‖ the sealed key.
     func dataKey(_ patient: PatientID) throws -> SymmetricKey? {
         guard let wrapped = try database.get(Keys.dataKey(patient), in: families.meta) else { return nil }
-        return SymmetricKey(data: try Sealing.open(wrapped, key: masterKey.key, boundTo: Keys.dataKey(patient)))
+        return try unwrap(wrapped, patient: patient)
+    }
+
+    func unwrap(_ wrapped: [UInt8], patient: PatientID) throws -> SymmetricKey {
+        guard wrapped.count > 16 else { throw CorruptValueError(family: Keys.Family.meta) }
+        let id = String(decoding: wrapped.prefix(16), as: UTF8.self)
+        guard let master = [masterKey, previousMasterKey].compactMap({ $0 }).first(where: { $0.id == id }) else {
+            throw SealingError("a data key is wrapped by master key \(id), which this server was not given")
+        }
+        return SymmetricKey(data: try Sealing.open(Array(wrapped.dropFirst(16)), key: master.key, boundTo: Keys.dataKey(patient)))
+    }
+
+    func wrap(_ key: SymmetricKey, patient: PatientID) throws -> [UInt8] {
+        let sealed = try key.withUnsafeBytes { try Sealing.seal(Array($0), key: masterKey.key, boundTo: Keys.dataKey(patient)) }
+        return Array(masterKey.id.utf8) + sealed
     }
 
     /// The record's data key, created and staged in `batch` when missing. Callers hold the
@@ -86,9 +101,37 @@ extension DossierStore {
     func dataKey(_ patient: PatientID, creatingIn batch: WriteBatch) throws -> SymmetricKey {
         if let key = try dataKey(patient) { return key }
         let key = SymmetricKey(size: .bits256)
-        let wrapped = try key.withUnsafeBytes { try Sealing.seal(Array($0), key: masterKey.key, boundTo: Keys.dataKey(patient)) }
-        batch.put(Keys.dataKey(patient), wrapped, in: families.meta)
+        batch.put(Keys.dataKey(patient), try wrap(key, patient: patient), in: families.meta)
         return key
+    }
+
+    /// Re-wraps with the current master key up to `limit` data keys wrapped by the previous
+    /// one, each under its record's lock (a purge cannot race it). Contents are not touched.
+    public func rewrapDataKeys(limit: Int) async throws -> (rewrapped: UInt64, remaining: UInt64) {
+        guard let previous = previousMasterKey else { return (0, 0) }
+        return try await run { [self] in
+            var stale: [PatientID] = []
+            try database.scan(prefix: [UInt8(ascii: "k")], in: families.meta) { key, value in
+                if value.count > 16, String(decoding: value.prefix(16), as: UTF8.self) == previous.id,
+                    let patient = PatientID(rawValue: String(decoding: key.dropFirst(), as: UTF8.self))
+                {
+                    stale.append(patient)
+                }
+                return true
+            }
+            var done: UInt64 = 0
+            for patient in stale.prefix(limit) {
+                try locks.withLocks(for: [patient.rawValue]) {
+                    guard let wrapped = try database.get(Keys.dataKey(patient), in: families.meta),
+                        String(decoding: wrapped.prefix(16), as: UTF8.self) == previous.id
+                    else { return }
+                    let key = try unwrap(wrapped, patient: patient)
+                    try database.put(Keys.dataKey(patient), try wrap(key, patient: patient), in: families.meta, sync: true)
+                    done += 1
+                }
+            }
+            return (done, UInt64(stale.count) - done)
+        }
     }
 
     /// The hex keyed hash that stands for a client unique id in index keys, so that client ids

@@ -120,6 +120,9 @@ extension Settings {
         if metricsPort != 0 { configuration.metrics = (metricsHost, metricsPort) }
         if let accessMatrix { configuration.accessMatrix = try AccessMatrixFile.load(path: accessMatrix) }
         if let masterKey { configuration.store.masterKey = try MasterKey.load(path: masterKey, create: false) }
+        if let previousMasterKey {
+            configuration.store.previousMasterKey = try MasterKey.load(path: previousMasterKey, create: false)
+        }
         return configuration
     }
 
@@ -135,6 +138,9 @@ extension Settings {
         }
         if let masterKey {
             do { _ = try MasterKey.load(path: masterKey, create: false) } catch { problems.append("master-key: \(error)") }
+        }
+        if let previousMasterKey {
+            do { _ = try MasterKey.load(path: previousMasterKey, create: false) } catch { problems.append("previous-master-key: \(error)") }
         }
         if let logSigningKey {
             do { _ = try LogSigningKeys.load(path: logSigningKey, create: false) } catch { problems.append("log-signing-key: \(error)") }

@@ -26,6 +26,8 @@ struct ServerOptions: ParsableArguments {
     var logSigningKey: String?
     @Option(help: "Master key wrapping the records' data keys, 64 hex digits. [<data-dir>/master-key, created if missing: development only]")
     var masterKey: String?
+    @Option(help: "During a rotation: the master key being replaced (docs/OPERATIONS.md, section 14). [none]")
+    var previousMasterKey: String?
     @Option(help: "Directory for online backups (Admin.CreateBackup). [none: backups refused]") var backupDir: String?
     @Option(help: "Address of the Prometheus endpoint (plain HTTP, GET /metrics). [127.0.0.1]") var metricsHost: String?
     @Option(help: "Port of the Prometheus endpoint; 0 turns it off. [9464]") var metricsPort: Int?
@@ -87,6 +89,7 @@ struct ServerOptions: ParsableArguments {
         settings.accessMatrix = try optional("access-matrix", accessMatrix)
         settings.logSigningKey = try optional("log-signing-key", logSigningKey)
         settings.masterKey = try optional("master-key", masterKey)
+        settings.previousMasterKey = try optional("previous-master-key", previousMasterKey)
         settings.backupDir = try optional("backup-dir", backupDir)
         settings.metricsHost = try string("metrics-host", metricsHost, "127.0.0.1")
         settings.metricsPort = try int("metrics-port", metricsPort, 9464)
@@ -118,13 +121,13 @@ struct Settings {
     static let names: Set<String> = [
         "host", "port", "data-dir", "cert", "key", "client-ca", "allow-tls12", "objection-period-days", "retention-days",
         "max-in-flight", "max-connections", "storage-threads", "log-level", "log-format", "access-matrix", "log-signing-key",
-        "master-key", "backup-dir", "metrics-host", "metrics-port", "max-document-bytes",
+        "master-key", "previous-master-key", "backup-dir", "metrics-host", "metrics-port", "max-document-bytes",
     ]
 
     var host = "", port = 0, dataDir = "", cert = "", key = "", clientCA = "", allowTLS12 = false
     var objectionPeriodDays = 0.0, retentionDays = 0.0, maxInFlight = 0, maxConnections = 0, storageThreads = 0
     var logLevel = "", logFormat = ""
-    var accessMatrix: String?, logSigningKey: String?, masterKey: String?, backupDir: String?
+    var accessMatrix: String?, logSigningKey: String?, masterKey: String?, previousMasterKey: String?, backupDir: String?
     var metricsHost = "", metricsPort = 0, maxDocumentBytes: UInt64 = 0
     var sources: [String: String] = [:]
     var configFile: String?
@@ -150,7 +153,8 @@ struct Settings {
             ("retention-days", "\(retentionDays)"), ("max-in-flight", "\(maxInFlight)"), ("max-connections", "\(maxConnections)"),
             ("storage-threads", "\(storageThreads)"), ("log-level", logLevel), ("log-format", logFormat),
             ("access-matrix", accessMatrix ?? "(shipped)"), ("log-signing-key", logSigningKey ?? "(<data-dir>/log-signing-key)"),
-            ("master-key", masterKey ?? "(<data-dir>/master-key)"), ("backup-dir", backupDir ?? "(none)"),
+            ("master-key", masterKey ?? "(<data-dir>/master-key)"), ("previous-master-key", previousMasterKey ?? "(none)"),
+            ("backup-dir", backupDir ?? "(none)"),
             ("metrics-host", metricsHost), ("metrics-port", "\(metricsPort)"), ("max-document-bytes", "\(maxDocumentBytes)"),
         ]
         return values.map { ($0.0, $0.1, sources[$0.0] ?? "default") }

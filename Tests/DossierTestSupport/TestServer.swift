@@ -15,14 +15,15 @@ public final class TestServer: Sendable {
     public init(
         pki: TestPKI? = nil, dataDirectory: String? = nil, policy: RecordPolicy = .init(),
         presenceCodes: PresenceCodePolicy = .init(), accessMatrix: AccessMatrixFile? = nil, logger: Logger? = nil,
-        backupRoot: String? = nil, metrics: Bool = false
+        backupRoot: String? = nil, metrics: Bool = false, masterKey: MasterKey? = nil, previousMasterKey: MasterKey? = nil
     ) async throws {
         let pki = try pki ?? TestPKI()
         let dataDirectory = dataDirectory
             ?? FileManager.default.temporaryDirectory.appendingPathComponent("dossier-data-\(UUID().uuidString)").path
         var configuration = ServerConfiguration(
             transport: ServerTransportConfiguration(host: "127.0.0.1", port: 0, tls: try pki.serverFiles()),
-            store: StoreConfiguration(path: dataDirectory, threads: 8, blockCacheBytes: 8 << 20),
+            store: StoreConfiguration(
+                path: dataDirectory, threads: 8, blockCacheBytes: 8 << 20, masterKey: masterKey, previousMasterKey: previousMasterKey),
             policy: policy, eventLoopThreads: 2)
         configuration.presenceCodes = presenceCodes
         if let accessMatrix { configuration.accessMatrix = accessMatrix }

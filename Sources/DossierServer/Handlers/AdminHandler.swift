@@ -4,13 +4,14 @@ import DossierStore
 import Foundation
 import SwiftProtobuf
 
-/// `dossier.v1.Admin`, for operators. The access matrix, purge, backups and operators' revocations
-/// are implemented in this version; the other rpcs answer UNIMPLEMENTED `NOT_IMPLEMENTED`.
+/// `dossier.v1.Admin`, for operators. The access matrix, purge, backups, operators' revocations
+/// and master-key rotation are implemented in this version; the other rpcs answer UNIMPLEMENTED `NOT_IMPLEMENTED`.
 struct AdminHandler: Dossier_V1_AdminService {
     let accessMatrix: AccessMatrixFile
     let purge: PurgeService
     let backups: Backups
     let revocations: Revocations
+    let store: DossierStore
 
     func getAccessMatrix(_ request: Dossier_V1_GetAccessMatrixRequest, context: CallContext) async throws -> Dossier_V1_GetAccessMatrixResponse {
         try Self.requireOperator(context)
@@ -80,8 +81,29 @@ struct AdminHandler: Dossier_V1_AdminService {
         }
     }
 
+    /// Re-wraps the data keys still wrapped by the previous master key (`--previous-master-key`)
+    /// with the current one, in rounds of 10,000; call again until `completed`.
     func rotateMasterKey(_ request: Dossier_V1_RotateMasterKeyRequest, context: CallContext) async throws -> Dossier_V1_RotateMasterKeyResponse {
-        throw DossierError.notImplementedYet
+        try Self.requireOperator(context)
+        let ids = store.masterKeyIDs
+        guard let previous = ids.previous else {
+            throw DossierError(
+                .failedPrecondition, "no previous master key is loaded: start dossierd with the new --master-key and --previous-master-key",
+                reason: "NO_NEW_MASTER_KEY")
+        }
+        guard request.expectedNewKeyID.isEmpty || request.expectedNewKeyID == ids.current else {
+            throw DossierError(
+                .failedPrecondition, "the server's current master key is \(ids.current)", reason: "MASTER_KEY_ID_MISMATCH",
+                field: "expected_new_key_id")
+        }
+        let (rewrapped, remaining) = try await store.rewrapDataKeys(limit: 10_000)
+        return .with {
+            $0.previousKeyID = previous
+            $0.currentKeyID = ids.current
+            $0.rewrapped = rewrapped
+            $0.remaining = remaining
+            $0.completed = remaining == 0
+        }
     }
 
     func runPurge(_ request: Dossier_V1_RunPurgeRequest, context: CallContext) async throws -> Dossier_V1_RunPurgeResponse {
