@@ -5,7 +5,7 @@ DATA       ?= ./data
 PORT       ?= 7443
 BIN        := .build/debug
 
-.PHONY: all deps build release certs run test test-interop crash-test check-runtime-deps check-generated generate clean
+.PHONY: all deps build release certs run test test-interop crash-test fuzz check-runtime-deps check-generated generate clean
 
 all: build
 
@@ -46,6 +46,17 @@ test: deps check-generated certs
 ## The release binaries need only what the container's runtime stage installs (CI runs it).
 check-runtime-deps: release
 	bash scripts/check-runtime-deps.sh
+
+## libFuzzer harnesses (Fuzz/README.md): each runs FUZZ_SECONDS (default 60) from the seed corpus.
+FUZZ_SECONDS ?= 60
+fuzz: deps certs
+	$(SWIFT) build --package-path Fuzz --scratch-path .build-fuzz -c debug \
+	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
+	mkdir -p .build-fuzz/corpus/frames .build-fuzz/corpus/requests
+	.build-fuzz/debug/FuzzFrames -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	  .build-fuzz/corpus/frames Fuzz/corpus/frames
+	DOSSIER_CERTS=$(CERTS) .build-fuzz/debug/FuzzRequests -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	  -rss_limit_mb=4096 .build-fuzz/corpus/requests Fuzz/corpus/requests
 
 ## The long crash test: 20 SIGKILLs at random moments under 4 concurrent writers.
 crash-test: build certs

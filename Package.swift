@@ -14,6 +14,9 @@ let package = Package(
         .executable(name: "dossier", targets: ["dossier"]),
         .executable(name: "dossier-bench", targets: ["dossier-bench"]),
         .library(name: "DossierClient", targets: ["DossierClient"]),
+        // For the fuzz harnesses (Fuzz/Package.swift).
+        .library(name: "DossierWire", targets: ["DossierWire"]),
+        .library(name: "DossierServer", targets: ["DossierServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),

@@ -21,6 +21,8 @@ public final class DossierServer: Service {
     private let store: DossierStore
     private let group: MultiThreadedEventLoopGroup
     private let transport: TTRPCServer<Dispatcher>
+    /// The request router, for in-process drivers (the fuzz harnesses) that bypass the network.
+    public let dispatcher: Dispatcher
     private let isStarted = NIOLockedValueBox(false)
     private let purge: PurgeService
     private let metricsEndpoint: MetricsEndpoint
@@ -87,6 +89,7 @@ public final class DossierServer: Service {
         let callMetrics = CallMetrics()
         let dispatcher = Dispatcher(
             methods: methods, logger: logger, metrics: callMetrics, isRevoked: { revocations.isRevoked($0) })
+        self.dispatcher = dispatcher
         do {
             transport = try TTRPCServer(configuration: configuration.transport, service: dispatcher, group: group)
         } catch {
