@@ -159,7 +159,7 @@ extension DossierStore {
             batch.put(Keys.documentCount(patient), Keys.encode(count), in: families.documents)
         }
         for (content, bytes) in changes.contents {
-            try stageContent(bytes, as: content, of: patient, key: key, in: batch)
+            try stageContent(bytes[...], startingAt: 0, as: content, of: patient, key: key, in: batch)
         }
         for upload in changes.uploads.values {
             try stageUpload(upload, key: key, in: batch)
@@ -169,15 +169,22 @@ extension DossierStore {
         }
     }
 
-    /// A whole content, in sealed chunks of at most 1 MiB.
-    private func stageContent(_ bytes: [UInt8], as content: ContentID, of patient: PatientID, key: SymmetricKey, in batch: WriteBatch) throws {
-        let chunk = 1 << 20
-        var offset = 0
-        while offset < bytes.count {
-            let end = min(bytes.count, offset + chunk)
-            let storageKey = Keys.contentChunk(patient, content, offset: UInt64(offset))
-            batch.put(storageKey, try Sealing.seal(bytes[offset..<end], key: key, boundTo: storageKey), in: families.contents)
-            offset = end
+    /// Contents are sealed in pieces of 64 KiB, each keyed by its offset: a ranged read opens
+    /// only the pieces it needs (a 64 KiB read of a 1 MiB document decrypts 64–128 KiB, not
+    /// 1 MiB), for 29 bytes of overhead per piece.
+    static let sealedPiece = 64 << 10
+
+    /// Stages `bytes`, which start at `start` in the content, as sealed pieces.
+    func stageContent(
+        _ bytes: ArraySlice<UInt8>, startingAt start: UInt64, as content: ContentID, of patient: PatientID, key: SymmetricKey,
+        in batch: WriteBatch
+    ) throws {
+        var index = bytes.startIndex
+        while index < bytes.endIndex {
+            let end = min(bytes.endIndex, index + Self.sealedPiece)
+            let storageKey = Keys.contentChunk(patient, content, offset: start + UInt64(index - bytes.startIndex))
+            batch.put(storageKey, try Sealing.seal(bytes[index..<end], key: key, boundTo: storageKey), in: families.contents)
+            index = end
         }
     }
 
@@ -224,8 +231,7 @@ extension DossierStore: UploadRepository {
                     let key = try dataKey(owner, creatingIn: batch)
                     if let updated = change.updated { try stageUpload(updated, key: key, in: batch) }
                     if let chunk = change.chunk {
-                        let storageKey = Keys.contentChunk(owner, chunk.content, offset: chunk.offset)
-                        batch.put(storageKey, try Sealing.seal(chunk.data, key: key, boundTo: storageKey), in: families.contents)
+                        try stageContent(chunk.data[...], startingAt: chunk.offset, as: chunk.content, of: owner, key: key, in: batch)
                     }
                 }
                 if !batch.isEmpty { try database.write(batch, sync: true) }
