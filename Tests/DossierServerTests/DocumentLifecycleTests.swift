@@ -76,6 +76,13 @@ import Testing
         let (server, patient, gp, nurse) = try await setUp()
         let result = try await Docs.deposit(gp, Docs.submission("bio-1", hidden: true))
         #expect(try await Docs.find(patient) == [])
+        // Not in the patient's log either, until released.
+        #expect(try await Docs.log(patient).allSatisfy { !$0.documentIds.contains(result.documentID) })
+        let byDocument = try await patient.accessLog.listAccessLog(.with {
+            $0.patientID = alice
+            $0.documentID = result.documentID
+        })
+        #expect(byDocument.entries.isEmpty)
         let fromPatient = await Docs.status { _ = try await Docs.get(patient, result.documentID) }
         #expect(fromPatient?.code == .notFound)
         #expect(try await Docs.find(nurse) == [result.documentID])  // hidden from the patient only
@@ -95,6 +102,7 @@ import Testing
         }).document
         #expect(!released.hiddenFromPatient && released.hasReleasedAt)
         #expect(try await Docs.find(patient) == [result.documentID])
+        #expect(try await Docs.log(patient).contains { $0.operation == .depositDocument && $0.documentIds == [result.documentID] })
         notifications = try await patient.notifications.listNotifications(.with { $0.patientID = alice }).notifications
         #expect(notifications.contains { $0.kind == .newDocument && $0.documentIds == [result.documentID] })
         await server.stop()
