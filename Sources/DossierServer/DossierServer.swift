@@ -145,13 +145,16 @@ public final class DossierServer: Service {
         await shutdown()
     }
 
-    /// Purges the records past their retention every `purgeInterval`, until cancelled.
+    /// Purges the records past their retention, and removes expired upload sessions, every
+    /// `purgeInterval`, until cancelled.
     private func purgePeriodically() async {
         while !Task.isCancelled {
             do {
                 try await Task.sleep(for: configuration.purgeInterval)
                 let run = try await purge.runDue()
                 if run.purged > 0 { logger.notice("purge", metadata: ["records": "\(run.purged)"]) }
+                let swept = try await store.sweepExpiredUploads(at: Date())
+                if swept > 0 { logger.info("expired uploads removed", metadata: ["uploads": "\(swept)"]) }
             } catch is CancellationError {
                 return
             } catch {

@@ -197,13 +197,14 @@ extension DossierStore {
         batch.put(Keys.uploadOwner(upload.id), Array(patient.rawValue.utf8), in: families.documents)
     }
 
-    /// Removes a session, its index entries and its staged chunks.
-    func stageDeletion(of upload: UploadSession, key: SymmetricKey, in batch: WriteBatch) {
+    /// Removes a session, its index entries and (unless `keepingContent`) its staged chunks.
+    func stageDeletion(of upload: UploadSession, key: SymmetricKey, in batch: WriteBatch, keepingContent: Bool = false) {
         let patient = upload.patientID
         batch.delete(Keys.documentEntry(patient, .upload, upload.id), in: families.documents)
         let clientKey = Keys.principalKey(upload.creator) + "\u{0}" + Self.blindedID(upload.submission.clientUniqueID, key: key)
         batch.delete(Keys.documentEntry(patient, .uploadClientID, clientKey), in: families.documents)
         batch.delete(Keys.uploadOwner(upload.id), in: families.documents)
+        guard !keepingContent else { return }
         let prefix = Keys.contentPrefix(patient, upload.content)
         if let upper = Iterator.upperBound(forPrefix: prefix) {
             batch.deleteRange(from: prefix, to: upper, in: families.contents)
@@ -237,6 +238,37 @@ extension DossierStore: UploadRepository {
                 if !batch.isEmpty { try database.write(batch, sync: true) }
                 return result
             }
+        }
+    }
+}
+
+extension DossierStore {
+    /// Deletes upload sessions past their expiry (open ones idle too long, completed ones kept
+    /// long enough for retried completions), with the staged chunks of open ones (a completed
+    /// session's chunks are its document's content); returns how many. The server runs it with
+    /// the hourly purge.
+    public func sweepExpiredUploads(at now: Date) async throws -> Int {
+        try await run { [self] in
+            var owners: [(uploadID: String, patient: PatientID)] = []
+            try database.scan(prefix: [0x7E, UInt8(ascii: "U")], in: families.documents) { key, value in
+                if let patient = PatientID(rawValue: String(decoding: value, as: UTF8.self)) {
+                    owners.append((String(decoding: key.dropFirst(2), as: UTF8.self), patient))
+                }
+                return true
+            }
+            var swept = 0
+            for owner in owners {
+                try locks.withLocks(for: [owner.patient.rawValue]) {
+                    guard let session = try documentStorage(owner.patient).upload(owner.uploadID), session.isExpired(at: now),
+                        let key = try dataKey(owner.patient)
+                    else { return }
+                    let batch = WriteBatch()
+                    stageDeletion(of: session, key: key, in: batch, keepingContent: session.state == .completed)
+                    try database.write(batch, sync: true)
+                    swept += 1
+                }
+            }
+            return swept
         }
     }
 }

@@ -1,8 +1,10 @@
 import Crypto
 import DossierClient
 import DossierProto
+@testable import DossierStore
 import DossierTestSupport
 import Foundation
+import RocksDB
 import Testing
 
 /// Large contents through resumable upload sessions.
@@ -156,5 +158,52 @@ import Testing
         }
         #expect(tooLarge?.code == .invalidArgument && tooLarge?.reason == "CONTENT_TOO_LARGE")
         await server.stop()
+    }
+}
+
+/// Expired upload sessions go, with the chunks of open ones; a completed upload's document stays.
+@Suite struct UploadSweepTests {
+    @Test func expiredSessionsAreSweptAndCompletedContentsKept() async throws {
+        let server = try await TestServer()
+        let helpdesk = try await server.connect(kind: "operator", id: "op-1")
+        try await server.openActiveRecord(Docs.alice, as: helpdesk)
+        let patient = try await server.connect(kind: "patient", id: Docs.alice)
+        let content = Array(repeating: UInt8(9), count: 100_000)
+        func upload(_ id: String, complete: Bool) async throws -> String? {
+            let session = try await patient.documents.createUpload(.with {
+                $0.patientID = Docs.alice
+                $0.submission = Docs.submission(id, .patientProvided, title: "Scan")
+                $0.declaredSize = UInt64(content.count)
+                $0.expectedSha256 = Data(SHA256.hash(data: content))
+            }).upload
+            _ = try await patient.documents.uploadChunk(.with {
+                $0.uploadID = session.uploadID
+                $0.data = Data(complete ? content : Array(content.prefix(50_000)))
+            })
+            guard complete else { return nil }
+            return try await patient.documents.completeUpload(.with { $0.uploadID = session.uploadID }).document.documentID
+        }
+        _ = try await upload("abandoned", complete: false)
+        let documentID = try #require(try await upload("done", complete: true))
+        await server.stop(removeData: false)
+
+        let store = try DossierStore(configuration: StoreConfiguration(path: server.dataDirectory, threads: 2))
+        #expect(try await store.sweepExpiredUploads(at: Date()) == 0)  // nothing expired yet
+        #expect(try await store.sweepExpiredUploads(at: Date() + 2 * 86_400) == 2)
+        store.close()
+        var options = DatabaseOptions()
+        for name in Keys.Family.all { options.columnFamilies[name] = ColumnFamilyOptions() }
+        let database = try Database.open(path: server.dataDirectory, options: options)
+        let pieces = try database.entries(withPrefix: [UInt8](), in: database.family(Keys.Family.contents)!).count
+        let owners = try database.entries(withPrefix: [0x7E, UInt8(ascii: "U")], in: database.family(Keys.Family.documents)!).count
+        database.close()
+        #expect(pieces == 2 && owners == 0)  // the document's two 64 KiB pieces; the abandoned chunk is gone
+
+        let restarted = try await TestServer(pki: server.pki, dataDirectory: server.dataDirectory)
+        let reader = try await restarted.connect(kind: "patient", id: Docs.alice)
+        #expect(try await Docs.download(reader, documentID).bytes == content)
+        let statistics = try await restarted.connect(kind: "operator", id: "op-1").statistics.getStatistics(.init())
+        #expect(statistics.documents.total == 1)
+        await restarted.stop()
     }
 }
