@@ -7,7 +7,9 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import NIOSSL
 import ServiceLifecycle
+import X509
 
 /// The Dossier server: storage, use cases, handlers and the ttrpc transport, as one
 /// `Service`. Shutdown (SIGTERM/SIGINT through the ServiceGroup): stop accepting, drain
@@ -25,6 +27,7 @@ public final class DossierServer: Service {
     public let dispatcher: Dispatcher
     private let isStarted = NIOLockedValueBox(false)
     private let purge: PurgeService
+    private let revocations: Revocations
     private let metricsEndpoint: MetricsEndpoint
     private let metricsChannel = NIOLockedValueBox<(any Channel)?>(nil)
 
@@ -54,11 +57,15 @@ public final class DossierServer: Service {
         let purge = PurgeService(repository: store, clock: clock)
         let revocations: Revocations
         do {
-            revocations = try Revocations(store: store)
+            let authorities = configuration.crlPath == nil
+                ? [] : try NIOSSLCertificate.fromPEMFile(configuration.transport.tls.trustRoots).map {
+                    try Certificate(derEncoded: try $0.toDERBytes())
+                }
+            revocations = try Revocations(store: store, crlPath: configuration.crlPath, authorities: authorities)
         } catch {
             store.close()
             try? group.syncShutdownGracefully()
-            throw ServerStartupError("cannot read the revoked certificates: \(error)")
+            throw ServerStartupError("cannot load the revoked certificates: \(error)")
         }
         let records = RecordService(repository: store, policy: configuration.policy, clock: clock)
         let access = AccessService(repository: store, clock: clock)
@@ -100,6 +107,7 @@ public final class DossierServer: Service {
         self.store = store
         self.group = group
         self.purge = purge
+        self.revocations = revocations
         let transport = self.transport
         // Connection events: failures where ops look (notice), the rest at debug.
         transport.counters.onEvent { [logger] event, reason in
@@ -108,6 +116,16 @@ public final class DossierServer: Service {
         }
         self.metricsEndpoint = MetricsEndpoint(
             calls: callMetrics, transport: { (transport.connectionCount, transport.counters.snapshot) }, store: store)
+    }
+
+    /// Reloads the configured CRL (SIGHUP); the one in force stays on error.
+    public func reloadRevocationList() {
+        do {
+            let list = try revocations.reloadCRL()
+            logger.notice("CRL reloaded", metadata: ["serials": "\(list.entries.count)"])
+        } catch {
+            logger.error("CRL not reloaded", metadata: ["error": "\(error)"])
+        }
     }
 
     /// The address of the metrics endpoint, once started (tests use port 0).

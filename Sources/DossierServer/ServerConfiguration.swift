@@ -19,6 +19,9 @@ public struct ServerConfiguration: Sendable {
     public var purgeInterval: Duration = .seconds(3_600)
     /// Where Admin.CreateBackup writes checkpoints; nil: backups are refused (NO_BACKUP_ROOT).
     public var backupRoot: String?
+    /// A CRL of the client CA (PEM or DER); nil: none. Reloaded by Admin.ReloadRevocationList
+    /// and SIGHUP.
+    public var crlPath: String?
     /// The Prometheus endpoint (plain HTTP, GET /metrics); nil: none.
     public var metrics: (host: String, port: Int)?
     /// Event-loop threads (default: one per core).

@@ -61,6 +61,12 @@ struct Serve: AsyncParsableCommand {
             await server.shutdown()
             throw ExitCode(2)
         }
+        // SIGHUP reloads the CRL (the one in force stays if the new one is invalid).
+        signal(SIGHUP, SIG_IGN)
+        let hangup = DispatchSource.makeSignalSource(signal: SIGHUP)
+        hangup.setEventHandler { server.reloadRevocationList() }
+        hangup.resume()
+        defer { hangup.cancel() }
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: server)],
@@ -117,6 +123,7 @@ extension Settings {
         configuration.documents.maxDocumentSize = maxDocumentBytes
         configuration.logSigningKeyPath = logSigningKey
         configuration.backupRoot = backupDir
+        configuration.crlPath = crl
         if metricsPort != 0 { configuration.metrics = (metricsHost, metricsPort) }
         if let accessMatrix { configuration.accessMatrix = try AccessMatrixFile.load(path: accessMatrix) }
         if let masterKey { configuration.store.masterKey = try MasterKey.load(path: masterKey, create: false) }
@@ -129,7 +136,7 @@ extension Settings {
     /// What would stop the server at start-up, file by file (without opening the database).
     func fileProblems() -> [String] {
         var problems: [String] = []
-        for (what, path) in [("cert", cert), ("key", key), ("client-ca", clientCA)]
+        for (what, path) in [("cert", cert), ("key", key), ("client-ca", clientCA), ("crl", crl ?? clientCA)]
         where !FileManager.default.isReadableFile(atPath: path) {
             problems.append("\(what): \(path) is missing or unreadable")
         }

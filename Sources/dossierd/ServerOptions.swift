@@ -13,6 +13,8 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "Server certificate chain, PEM. [certs/dev/server.pem]") var cert: String?
     @Option(help: "Server private key, PEM. [certs/dev/server.key]") var key: String?
     @Option(help: "CA bundle that client certificates must chain to, PEM. [certs/dev/ca.pem]") var clientCA: String?
+    @Option(help: "CRL of the client CA, PEM or DER; reloaded on SIGHUP and by Admin.ReloadRevocationList. [none]")
+    var crl: String?
     @Flag(help: "Also accept TLS 1.2 (default: TLS 1.3 only).") var allowTLS12 = false
     @Option(help: "Objection period of records opened in bulk, in days. [30]") var objectionPeriodDays: Double?
     @Option(help: "Retention of closed records before purge, in days. [3652]") var retentionDays: Double?
@@ -77,6 +79,7 @@ struct ServerOptions: ParsableArguments {
         settings.cert = try string("cert", cert, "certs/dev/server.pem")
         settings.key = try string("key", key, "certs/dev/server.key")
         settings.clientCA = try string("client-ca", clientCA, "certs/dev/ca.pem")
+        settings.crl = try optional("crl", crl)
         settings.allowTLS12 = try pick(
             "allow-tls12", allowTLS12 ? true : nil, { ["true": true, "false": false][$0] }, { $0 as? Bool }, false)
         settings.objectionPeriodDays = try double("objection-period-days", objectionPeriodDays, 30)
@@ -119,12 +122,12 @@ struct ServerOptions: ParsableArguments {
 /// The settings in force.
 struct Settings {
     static let names: Set<String> = [
-        "host", "port", "data-dir", "cert", "key", "client-ca", "allow-tls12", "objection-period-days", "retention-days",
+        "host", "port", "data-dir", "cert", "key", "client-ca", "crl", "allow-tls12", "objection-period-days", "retention-days",
         "max-in-flight", "max-connections", "storage-threads", "log-level", "log-format", "access-matrix", "log-signing-key",
         "master-key", "previous-master-key", "backup-dir", "metrics-host", "metrics-port", "max-document-bytes",
     ]
 
-    var host = "", port = 0, dataDir = "", cert = "", key = "", clientCA = "", allowTLS12 = false
+    var host = "", port = 0, dataDir = "", cert = "", key = "", clientCA = "", crl: String?, allowTLS12 = false
     var objectionPeriodDays = 0.0, retentionDays = 0.0, maxInFlight = 0, maxConnections = 0, storageThreads = 0
     var logLevel = "", logFormat = ""
     var accessMatrix: String?, logSigningKey: String?, masterKey: String?, previousMasterKey: String?, backupDir: String?
@@ -149,7 +152,7 @@ struct Settings {
     var table: [(String, String, String)] {
         let values: [(String, String)] = [
             ("host", host), ("port", "\(port)"), ("data-dir", dataDir), ("cert", cert), ("key", key), ("client-ca", clientCA),
-            ("allow-tls12", "\(allowTLS12)"), ("objection-period-days", "\(objectionPeriodDays)"),
+            ("crl", crl ?? "(none)"), ("allow-tls12", "\(allowTLS12)"), ("objection-period-days", "\(objectionPeriodDays)"),
             ("retention-days", "\(retentionDays)"), ("max-in-flight", "\(maxInFlight)"), ("max-connections", "\(maxConnections)"),
             ("storage-threads", "\(storageThreads)"), ("log-level", logLevel), ("log-format", logFormat),
             ("access-matrix", accessMatrix ?? "(shipped)"), ("log-signing-key", logSigningKey ?? "(<data-dir>/log-signing-key)"),

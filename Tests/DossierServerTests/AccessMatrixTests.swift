@@ -46,7 +46,7 @@ import Testing
         #expect(matrix.rows[1].documentClasses == [.report] && matrix.rows[0].mayUseEmergencyAccess)
         let denied = await Docs.status { _ = try await gp.admin.getAccessMatrix(.init()) }
         #expect(denied?.code == .permissionDenied)
-        let notYet = await Docs.status { _ = try await helpdesk.admin.reloadRevocationList(.init()) }
+        let notYet = await Docs.status { _ = try await helpdesk.admin.reloadAccessMatrix(.init()) }
         #expect(notYet?.code == .unimplemented && notYet?.reason == "NOT_IMPLEMENTED")
         await server.stop()
     }

@@ -172,7 +172,7 @@ import Testing
         }
         #expect(noEnrollment?.code == .invalidArgument && noEnrollment?.reason == "MISSING_FIELD")
         let notImplemented = await status { _ = try await helpdesk.connection.unary(
-            Dossier_V1_Admin.Method.reloadRevocationList, payload: Data(), options: .init()) }
+            Dossier_V1_Admin.Method.reloadAccessMatrix, payload: Data(), options: .init()) }
         #expect(notImplemented?.code == .unimplemented)
         await helpdesk.close()
         await server.stop()

@@ -53,3 +53,44 @@ import Testing
         await restarted.stop()
     }
 }
+
+/// The client CA's CRL: verified at start and on reload, its serials refused on every call.
+@Suite struct CRLTests {
+    @Test func certificatesListedInTheCRLAreRefusedAndBadCRLsAreNotLoaded() async throws {
+        let pki = try TestPKI()
+        let stolen = try pki.clientFiles(kind: "professional", id: "gp-1001", profession: "gp")
+        let honest = try pki.clientFiles(kind: "professional", id: "gp-2002", profession: "gp")
+        let path = try pki.crl(revoking: [])
+        let server = try await TestServer(pki: pki, crlPath: path)
+        let before = try await server.connect(stolen)
+        #expect(await Docs.status { _ = try await before.health.check(.init()) } == nil)
+
+        // A new CRL listing the stolen certificate, reloaded without restart.
+        _ = try pki.crl(revoking: [stolen])
+        let helpdesk = try await server.connect(kind: "operator", id: "op-1")
+        let reloaded = try await helpdesk.admin.reloadRevocationList(.init()).revocationList
+        #expect(reloaded.revokedSerials == 1 && reloaded.hasNextUpdate)
+        let refused = await Docs.status { _ = try await before.health.check(.init()) }
+        #expect(refused?.code == .unauthenticated && refused?.reason == "CERT_REVOKED")
+        #expect(await Docs.status { _ = try await server.connect(honest).health.check(.init()) } == nil)
+        let listed = try await helpdesk.admin.listRevokedCertificates(.with { $0.source = .crl })
+        #expect(listed.certificates.count == 1 && listed.certificates[0].source == .crl)
+
+        // A tampered or expired CRL is refused; the one in force stays.
+        _ = try pki.crl(revoking: [], tamper: true)
+        let tampered = await Docs.status { _ = try await helpdesk.admin.reloadRevocationList(.init()) }
+        #expect(tampered?.code == .failedPrecondition && tampered?.reason == "CRL_INVALID")
+        _ = try pki.crl(revoking: [], nextUpdate: Date() - 3_600)
+        let expired = await Docs.status { _ = try await helpdesk.admin.reloadRevocationList(.init()) }
+        #expect(expired?.reason == "CRL_EXPIRED")
+        #expect(await Docs.status { _ = try await before.health.check(.init()) }?.reason == "CERT_REVOKED")
+        await server.stop(removeData: false)
+
+        // A server refuses to start on a CRL that does not verify.
+        await #expect(throws: (any Error).self) {
+            _ = try await TestServer(pki: pki, dataDirectory: server.dataDirectory, crlPath: path)
+        }
+        try? FileManager.default.removeItem(atPath: server.dataDirectory)
+        pki.remove()
+    }
+}

@@ -71,6 +71,50 @@ public final class TestPKI: Sendable {
         return try save(certificate, key, as: "client-\(kind)-\(id)-\(UUID().uuidString.prefix(8))")
     }
 
+    /// A CRL of this CA (DER file) listing the certificates of `revoked`; `tamper` flips a bit of
+    /// its signed part (the signature then fails).
+    public func crl(revoking revoked: [TLSFiles], nextUpdate: Date = Date() + 86_400, tamper: Bool = false, name: String = "ca.crl") throws -> String {
+        let serials = try revoked.map { files in
+            try Certificate(pemEncoded: String(contentsOfFile: files.certificateChain, encoding: .utf8)).serialNumber.bytes
+        }
+        func utc(_ date: Date) throws -> UTCTime {
+            var calendar = Calendar(identifier: .gregorian)
+            calendar.timeZone = TimeZone(identifier: "UTC")!
+            let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+            return try UTCTime(year: c.year!, month: c.month!, day: c.day!, hours: c.hour!, minutes: c.minute!, seconds: c.second!)
+        }
+        let ecdsaWithSHA256: ASN1ObjectIdentifier = [1, 2, 840, 10045, 4, 3, 2]
+        var tbs = DER.Serializer()
+        try tbs.appendConstructedNode(identifier: .sequence) { coder in
+            try coder.serialize(1)  // v2
+            try coder.appendConstructedNode(identifier: .sequence) { try $0.serialize(ecdsaWithSHA256) }
+            try coder.serialize(caName)
+            try coder.serialize(try utc(Date() - 60))
+            try coder.serialize(try utc(nextUpdate))
+            if !serials.isEmpty {
+                try coder.appendConstructedNode(identifier: .sequence) { list in
+                    for serial in serials {
+                        try list.appendConstructedNode(identifier: .sequence) { entry in
+                            try entry.serialize(ArraySlice(serial))
+                            try entry.serialize(try utc(Date() - 30))
+                        }
+                    }
+                }
+            }
+        }
+        var signed = tbs.serializedBytes
+        let signature = try caKey.signature(for: signed).derRepresentation
+        if tamper { signed[signed.count - 1] ^= 0x01 }
+        var crl = DER.Serializer()
+        try crl.appendConstructedNode(identifier: .sequence) { coder in
+            coder.serializeRawBytes(signed)
+            try coder.appendConstructedNode(identifier: .sequence) { try $0.serialize(ecdsaWithSHA256) }
+            try coder.serialize(ASN1BitString(bytes: ArraySlice(signature)))
+        }
+        FileManager.default.createFile(atPath: path(name), contents: Data(crl.serializedBytes))
+        return path(name)
+    }
+
     public func remove() {
         try? FileManager.default.removeItem(at: directory)
     }

@@ -15,7 +15,8 @@ public final class TestServer: Sendable {
     public init(
         pki: TestPKI? = nil, dataDirectory: String? = nil, policy: RecordPolicy = .init(),
         presenceCodes: PresenceCodePolicy = .init(), accessMatrix: AccessMatrixFile? = nil, logger: Logger? = nil,
-        backupRoot: String? = nil, metrics: Bool = false, masterKey: MasterKey? = nil, previousMasterKey: MasterKey? = nil
+        backupRoot: String? = nil, metrics: Bool = false, masterKey: MasterKey? = nil, previousMasterKey: MasterKey? = nil,
+        crlPath: String? = nil
     ) async throws {
         let pki = try pki ?? TestPKI()
         let dataDirectory = dataDirectory
@@ -28,6 +29,7 @@ public final class TestServer: Sendable {
         configuration.presenceCodes = presenceCodes
         if let accessMatrix { configuration.accessMatrix = accessMatrix }
         configuration.backupRoot = backupRoot
+        configuration.crlPath = crlPath
         if metrics { configuration.metrics = ("127.0.0.1", 0) }
         var quiet = Logger(label: "dossierd-test")
         quiet.logLevel = .warning

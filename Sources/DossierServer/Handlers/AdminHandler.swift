@@ -66,19 +66,33 @@ struct AdminHandler: Dossier_V1_AdminService {
         }
     }
 
-    func reloadRevocationList(_ request: Dossier_V1_ReloadRevocationListRequest, context: CallContext) async throws -> Dossier_V1_ReloadRevocationListResponse {
-        throw DossierError.notImplementedYet
-    }
-
     func listRevokedCertificates(_ request: Dossier_V1_ListRevokedCertificatesRequest, context: CallContext) async throws -> Dossier_V1_ListRevokedCertificatesResponse {
         let page = try Page(size: request.pageSize, token: request.pageToken)
-        // Only operators' revocations exist in this version (no CRL yet).
-        let all = request.source == .crl ? [] : try revocations.list(by: context.principal)
+        let all = try revocations.all(by: context.principal).filter { item in
+            switch request.source {
+            case .crl: item.fromCRL
+            case .operator: !item.fromCRL
+            default: true
+            }
+        }
         let (items, next) = page.slice(all)
         return .with {
-            $0.certificates = items.map(Dossier_V1_RevokedCertificate.init)
+            $0.certificates = items.map { item in
+                if let revocation = item.revocation { return Dossier_V1_RevokedCertificate(revocation) }
+                return .with {
+                    $0.serial = item.serial
+                    $0.revokedAt = Google_Protobuf_Timestamp(date: item.revokedAt)
+                    $0.source = .crl
+                }
+            }
             $0.nextPageToken = next
         }
+    }
+
+    func reloadRevocationList(_ request: Dossier_V1_ReloadRevocationListRequest, context: CallContext) async throws -> Dossier_V1_ReloadRevocationListResponse {
+        try Self.requireOperator(context)
+        let list = try revocations.reloadCRL()
+        return .with { $0.revocationList = Dossier_V1_RevocationListInfo(list) }
     }
 
     /// Re-wraps the data keys still wrapped by the previous master key (`--previous-master-key`)
@@ -134,5 +148,17 @@ extension Dossier_V1_RevokedCertificate {
         source = .operator
         revokedBy = Dossier_V1_Actor(revocation.revokedBy)
         note = revocation.note
+    }
+}
+
+extension Dossier_V1_RevocationListInfo {
+    init(_ list: RevocationList) {
+        self.init()
+        issuer = list.issuer
+        thisUpdate = Google_Protobuf_Timestamp(date: list.thisUpdate)
+        if let next = list.nextUpdate { nextUpdate = Google_Protobuf_Timestamp(date: next) }
+        crlNumber = list.crlNumber
+        revokedSerials = UInt64(list.entries.count)
+        loadedAt = Google_Protobuf_Timestamp(date: list.loadedAt)
     }
 }

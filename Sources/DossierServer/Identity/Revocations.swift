@@ -2,20 +2,59 @@ import DossierCore
 import DossierStore
 import Foundation
 import NIOConcurrencyHelpers
+import X509
 
-/// Client certificates revoked by operators: persisted, loaded at start, checked on every call
-/// (so a revocation also ends what an open connection may do, at once).
+/// Revoked client certificates: those revoked by operators (persisted) and those listed in the
+/// configured CRL (verified, reloadable), checked on every call — so a revocation also ends what
+/// an open connection may do, at once.
 final class Revocations: Sendable {
     private let store: DossierStore
     private let revoked: NIOLockedValueBox<[String: CertificateRevocation]>
+    private let crlPath: String?
+    private let authorities: [Certificate]
+    private let crl = NIOLockedValueBox<RevocationList?>(nil)
 
-    init(store: DossierStore) throws {
+    /// Fails when the configured CRL is unreadable, not signed by a client CA, or expired.
+    init(store: DossierStore, crlPath: String?, authorities: [Certificate]) throws {
         self.store = store
+        self.crlPath = crlPath
+        self.authorities = authorities
         revoked = NIOLockedValueBox(Dictionary(try store.loadRevocations().map { ($0.serial, $0) }, uniquingKeysWith: { first, _ in first }))
+        if crlPath != nil { _ = try reloadCRL() }
     }
 
     func isRevoked(_ serial: String) -> Bool {
-        revoked.withLockedValue { $0[serial] != nil }
+        revoked.withLockedValue { $0[serial] != nil } || crl.withLockedValue { $0?.entries[serial] != nil }
+    }
+
+    /// The CRL in force, if one is configured.
+    var revocationList: RevocationList? { crl.withLockedValue { $0 } }
+
+    /// Reads and verifies the configured CRL again; on any error the one in force stays.
+    func reloadCRL(now: Date = Date()) throws -> RevocationList {
+        guard let crlPath else {
+            throw DossierError(.failedPrecondition, "no CRL is configured (dossierd --crl)", reason: "NO_CRL")
+        }
+        do {
+            let list = try RevocationList.load(path: crlPath, authorities: authorities, now: now)
+            crl.withLockedValue { $0 = list }
+            return list
+        } catch let invalid as RevocationList.Invalid {
+            throw DossierError(.failedPrecondition, invalid.description, reason: invalid.expired ? "CRL_EXPIRED" : "CRL_INVALID")
+        }
+    }
+
+    /// Every revoked serial with its source, ordered by serial.
+    func all(by caller: Principal) throws -> [(serial: String, revokedAt: Date, fromCRL: Bool, revocation: CertificateRevocation?)] {
+        guard caller.kind == .operator else { throw DossierError.permissionDenied() }
+        var items: [String: (serial: String, revokedAt: Date, fromCRL: Bool, revocation: CertificateRevocation?)] = [:]
+        for entry in crl.withLockedValue({ $0?.entries.values.map { $0 } ?? [] }) {
+            items[entry.serial] = (entry.serial, entry.revokedAt, true, nil)
+        }
+        for revocation in revoked.withLockedValue({ Array($0.values) }) {
+            items[revocation.serial] = (revocation.serial, revocation.revokedAt, false, revocation)
+        }
+        return items.values.sorted { $0.serial < $1.serial }
     }
 
     /// Revokes `serial` (any hex form); an already revoked serial returns the existing entry.
@@ -32,11 +71,6 @@ final class Revocations: Sendable {
         try await store.save(revocation)
         revoked.withLockedValue { $0[normalized] = revocation }
         return (revocation, true)
-    }
-
-    func list(by caller: Principal) throws -> [CertificateRevocation] {
-        guard caller.kind == .operator else { throw DossierError.permissionDenied() }
-        return revoked.withLockedValue { Array($0.values) }.sorted { $0.serial < $1.serial }
     }
 
     /// The serial as CertificateProfile writes it (lower-case hex, no leading zero bytes), or
