@@ -28,6 +28,8 @@ public final class DossierServer: Service {
     private let isStarted = NIOLockedValueBox(false)
     private let purge: PurgeService
     private let revocations: Revocations
+    private let notifications: NotificationService
+    private let maintenance = NIOLockedValueBox<Task<Void, Never>?>(nil)
     private let metricsEndpoint: MetricsEndpoint
     private let metricsChannel = NIOLockedValueBox<(any Channel)?>(nil)
 
@@ -55,6 +57,7 @@ public final class DossierServer: Service {
             throw error
         }
         let purge = PurgeService(repository: store, clock: clock)
+        let notificationService = NotificationService(repository: store, clock: clock)
         let revocations: Revocations
         do {
             let authorities = configuration.crlPath == nil
@@ -91,7 +94,7 @@ public final class DossierServer: Service {
             ).serverMethods
             + StatisticsHandler(statistics: StatisticsService(repository: store, clock: clock)).serverMethods
             + AccessLogHandler(log: AccessLogService(repository: store, signer: signer, hash: LogSigningKeys.sha256, clock: clock)).serverMethods
-            + NotificationsHandler(notifications: NotificationService(repository: store, clock: clock)).serverMethods
+            + NotificationsHandler(notifications: notificationService).serverMethods
             + HealthHandler(state: servingState, version: Self.version).serverMethods
         let callMetrics = CallMetrics()
         let dispatcher = Dispatcher(
@@ -108,6 +111,7 @@ public final class DossierServer: Service {
         self.group = group
         self.purge = purge
         self.revocations = revocations
+        self.notifications = notificationService
         let transport = self.transport
         // Connection events: failures where ops look (notice), the rest at debug.
         transport.counters.onEvent { [logger] event, reason in
@@ -148,6 +152,7 @@ public final class DossierServer: Service {
         servingState.markServing()
         logger.info("listening", metadata: ["address": "\(address)"])
         isStarted.withLockedValue { $0 = true }
+        maintenance.withLockedValue { $0 = Task { [self] in await maintainPeriodically() } }
         return address
     }
 
@@ -156,16 +161,13 @@ public final class DossierServer: Service {
         if !isStarted.withLockedValue({ $0 }) {
             _ = try await start()
         }
-        let purging = Task { await purgePeriodically() }
         try? await gracefulShutdown()
-        purging.cancel()
-        await purging.value
         await shutdown()
     }
 
-    /// Purges the records past their retention, and removes expired upload sessions, every
-    /// `purgeInterval`, until cancelled.
-    private func purgePeriodically() async {
+    /// Every `purgeInterval`, until cancelled: purges the records past their retention,
+    /// removes expired upload sessions, and tells patients about grants expiring within a week.
+    private func maintainPeriodically() async {
         while !Task.isCancelled {
             do {
                 try await Task.sleep(for: configuration.purgeInterval)
@@ -173,10 +175,12 @@ public final class DossierServer: Service {
                 if run.purged > 0 { logger.notice("purge", metadata: ["records": "\(run.purged)"]) }
                 let swept = try await store.sweepExpiredUploads(at: Date())
                 if swept > 0 { logger.info("expired uploads removed", metadata: ["uploads": "\(swept)"]) }
+                let notified = try await notifications.noticeExpiringGrants(try await store.patientIDs())
+                if notified > 0 { logger.info("expiring grants notified", metadata: ["grants": "\(notified)"]) }
             } catch is CancellationError {
                 return
             } catch {
-                logger.error("purge failed", metadata: ["error": "\(String(describing: type(of: error)))"])
+                logger.error("maintenance failed", metadata: ["error": "\(String(describing: type(of: error)))"])
             }
         }
     }
@@ -184,6 +188,10 @@ public final class DossierServer: Service {
     /// Drains calls and closes everything; idempotent enough for tests.
     public func shutdown() async {
         servingState.markNotServing("draining")
+        if let task = maintenance.withLockedValue({ $0 }) {
+            task.cancel()
+            await task.value
+        }
         logger.info("shutting down: draining calls")
         await transport.shutdown()
         if let channel = metricsChannel.withLockedValue({ $0 }) { try? await channel.close() }

@@ -15,7 +15,8 @@ public struct ServerConfiguration: Sendable {
     /// The key that signs access-log checkpoints; nil: `log-signing-key` in the data directory,
     /// created on first start (development).
     public var logSigningKeyPath: String?
-    /// How often closed records past their retention are purged (also on demand: Admin.RunPurge).
+    /// How often the maintenance job runs: purge of closed records past their retention (also on
+    /// demand: Admin.RunPurge), expired uploads, notices of expiring grants.
     public var purgeInterval: Duration = .seconds(3_600)
     /// Where Admin.CreateBackup writes checkpoints; nil: backups are refused (NO_BACKUP_ROOT).
     public var backupRoot: String?

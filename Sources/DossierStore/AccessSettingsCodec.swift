@@ -24,6 +24,8 @@ enum AccessSettingsCodec {
                 case .presenceCode: settings.presenceCode = try decodePresenceCode(bytes)
                 case .knownAccessor:
                     settings.knownAccessors.insert(String(decoding: key.dropFirst(prefix.count + 1), as: UTF8.self))
+                case .expiryNotified:
+                    settings.expiryNotified.insert(String(decoding: key.dropFirst(prefix.count + 1), as: UTF8.self))
                 case nil: throw CorruptValueError(family: Keys.Family.grants)
                 }
                 return true
@@ -64,6 +66,9 @@ enum AccessSettingsCodec {
         }
         for accessor in updated.knownAccessors.subtracting(current.knownAccessors) {
             batch.put(Keys.setting(patient, .knownAccessor, id: accessor), [UInt8](), in: family)
+        }
+        for grantID in updated.expiryNotified.subtracting(current.expiryNotified) {
+            batch.put(Keys.setting(patient, .expiryNotified, id: grantID), [UInt8](), in: family)
         }
         if updated.presenceCode != current.presenceCode {
             if let code = updated.presenceCode {

@@ -48,6 +48,7 @@ enum Keys {
         case emergency = 0x45    // "E" → StoredEmergencyPreference
         case presenceCode = 0x50 // "P" → StoredPresenceCode
         case knownAccessor = 0x53 // "S" ‖ kind:id → empty (accessed the record before)
+        case expiryNotified = 0x58 // "X" ‖ grant id → empty (the patient was told it expires soon)
     }
 
     /// `grants`: patient ‖ 0x00 — the prefix of all of one record's access settings.

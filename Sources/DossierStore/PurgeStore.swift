@@ -55,3 +55,16 @@ extension DossierStore: PurgeRepository {
         }
     }
 }
+
+extension DossierStore: RecordDirectory {
+    public func patientIDs() async throws -> [PatientID] {
+        try await run { [self] in
+            var patients: [PatientID] = []
+            try database.scan(prefix: [UInt8](), in: families.records) { key, _ in
+                if let patient = PatientID(rawValue: String(decoding: key, as: UTF8.self)) { patients.append(patient) }
+                return true
+            }
+            return patients
+        }
+    }
+}

@@ -54,3 +54,45 @@ import Testing
         await server.stop()
     }
 }
+
+/// The maintenance job tells the patient, once per grant, that a grant expires within a week.
+@Suite struct GrantExpiringTests {
+    @Test func aGrantExpiringWithinAWeekIsNotifiedOnce() async throws {
+        let server = try await TestServer(maintenanceInterval: .milliseconds(100))
+        let helpdesk = try await server.connect(kind: "operator", id: "op-1")
+        try await server.openActiveRecord(Docs.alice, as: helpdesk)
+        let patient = try await server.connect(kind: "patient", id: Docs.alice)
+        let soon = try await patient.access.grantAccess(.with {
+            $0.patientID = Docs.alice
+            $0.grantee = .with {
+                $0.kind = .professional
+                $0.id = "gp-1001"
+            }
+            $0.scope = .standard
+            $0.mode = .read
+            $0.expiresAt = .init(date: Date() + 2 * 86_400)
+        }).grant
+        _ = try await patient.access.grantAccess(.with {
+            $0.patientID = Docs.alice
+            $0.grantee = .with {
+                $0.kind = .professional
+                $0.id = "pharm-2001"
+            }
+            $0.scope = .standard
+            $0.mode = .read
+            $0.expiresAt = .init(date: Date() + 30 * 86_400)
+        })
+        var expiring: [Dossier_V1_Notification] = []
+        let deadline = ContinuousClock.now + .seconds(10)
+        while expiring.isEmpty && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+            expiring = try await patient.notifications.listNotifications(.with { $0.patientID = Docs.alice })
+                .notifications.filter { $0.kind == .grantExpiring }
+        }
+        try await Task.sleep(for: .milliseconds(400))  // a few more rounds of the job
+        expiring = try await patient.notifications.listNotifications(.with { $0.patientID = Docs.alice })
+            .notifications.filter { $0.kind == .grantExpiring }
+        #expect(expiring.count == 1 && expiring.first?.grantID == soon.grantID && expiring.first?.actor.id == "gp-1001")
+        await server.stop()
+    }
+}

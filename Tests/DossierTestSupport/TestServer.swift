@@ -16,7 +16,7 @@ public final class TestServer: Sendable {
         pki: TestPKI? = nil, dataDirectory: String? = nil, policy: RecordPolicy = .init(),
         presenceCodes: PresenceCodePolicy = .init(), accessMatrix: AccessMatrixFile? = nil, logger: Logger? = nil,
         backupRoot: String? = nil, metrics: Bool = false, masterKey: MasterKey? = nil, previousMasterKey: MasterKey? = nil,
-        crlPath: String? = nil
+        crlPath: String? = nil, maintenanceInterval: Duration? = nil
     ) async throws {
         let pki = try pki ?? TestPKI()
         let dataDirectory = dataDirectory
@@ -30,6 +30,7 @@ public final class TestServer: Sendable {
         if let accessMatrix { configuration.accessMatrix = accessMatrix }
         configuration.backupRoot = backupRoot
         configuration.crlPath = crlPath
+        if let maintenanceInterval { configuration.purgeInterval = maintenanceInterval }
         if metrics { configuration.metrics = ("127.0.0.1", 0) }
         var quiet = Logger(label: "dossierd-test")
         quiet.logLevel = .warning

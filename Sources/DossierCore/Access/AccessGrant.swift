@@ -153,6 +153,8 @@ public struct RecordAccessSettings: Sendable, Hashable {
     /// Professionals and organisations that have accessed the record (for first-access
     /// notifications).
     public var knownAccessors: Set<String> = []
+    /// Grants the patient was already told expire soon.
+    public var expiryNotified: Set<String> = []
 
     public init(
         grants: [AccessGrant] = [], delegations: [Delegation] = [], blocks: [ProfessionalBlock] = [],

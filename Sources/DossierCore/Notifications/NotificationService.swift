@@ -33,4 +33,36 @@ public struct NotificationService: Sendable {
         let marked = before.filter { ids.contains($0) || $0 <= upTo }.count
         return (marked, unread)
     }
+
+    /// Tells patients, once per grant, that a grant they gave expires within `notice` (a
+    /// professional or organisation would lose access: the patient may renew it). Run by the
+    /// server's hourly job; returns the notifications added.
+    public func noticeExpiringGrants(_ patients: [PatientID], notice: TimeInterval = 7 * 86_400) async throws -> Int {
+        let now = clock()
+        var added = 0
+        for patient in patients {
+            added += try await repository.transact(patient) { tx in
+                guard let record = tx.current, record.state(at: now) == .active else { return 0 }
+                var settings = tx.effectiveSettings
+                var count = 0
+                for grant in settings.grants
+                where grant.basis == .grant && grant.state(at: now) == .active && !settings.expiryNotified.contains(grant.id) {
+                    guard let expiresAt = grant.expiresAt, expiresAt <= now + notice else { continue }
+                    tx.notifications.append(NotificationDraft(
+                        kind: .grantExpiring, actor: Principal(kind: grant.grantee.kind, id: grant.grantee.id), grantID: grant.id,
+                        expiresAt: expiresAt))
+                    settings.expiryNotified.insert(grant.id)
+                    count += 1
+                }
+                if count > 0 { tx.updatedSettings = settings }
+                return count
+            }
+        }
+        return added
+    }
+}
+
+/// Every record's patient id, for jobs that visit all records.
+public protocol RecordDirectory: Sendable {
+    func patientIDs() async throws -> [PatientID]
 }
