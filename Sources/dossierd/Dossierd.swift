@@ -114,6 +114,10 @@ extension Settings {
         var limits = TransportLimits()
         limits.maxInFlightPerConnection = maxInFlight
         limits.maxConnections = maxConnections
+        limits.handshakeTimeout = .milliseconds(Int64(handshakeTimeout * 1_000))
+        limits.idleTimeout = .milliseconds(Int64(idleTimeout * 1_000))
+        limits.drainTimeout = .milliseconds(Int64(drainTimeout * 1_000))
+        limits.maxPayloadLength = maxFrameBytes
         var configuration = ServerConfiguration(
             transport: ServerTransportConfiguration(
                 host: host, port: port, tls: TLSFiles(certificateChain: cert, privateKey: key, trustRoots: clientCA),

@@ -20,6 +20,10 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "Retention of closed records before purge, in days. [3652]") var retentionDays: Double?
     @Option(help: "Calls in flight per connection before reading pauses. [128]") var maxInFlight: Int?
     @Option(help: "Maximum open connections. [4096]") var maxConnections: Int?
+    @Option(help: "Seconds a client has to complete the TLS handshake. [10]") var handshakeTimeout: Double?
+    @Option(help: "Seconds without a call or a complete frame before a connection is closed. [300]") var idleTimeout: Double?
+    @Option(help: "Seconds calls in flight may take to finish at shutdown. [30]") var drainTimeout: Double?
+    @Option(help: "Largest ttrpc frame payload in bytes (at least 4 MiB: uploads send 1 MiB chunks). [4194304]") var maxFrameBytes: Int?
     @Option(help: "Storage threads (blocking RocksDB work; more = more group commit). [32]") var storageThreads: Int?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. [info]") var logLevel: String?
     @Option(help: "Log format: text (human) or json (one object per line, for log shippers). [text]") var logFormat: String?
@@ -87,6 +91,10 @@ struct ServerOptions: ParsableArguments {
         settings.maxInFlight = try int("max-in-flight", maxInFlight, 128)
         settings.maxConnections = try int("max-connections", maxConnections, 4096)
         settings.storageThreads = try int("storage-threads", storageThreads, 32)
+        settings.handshakeTimeout = try double("handshake-timeout", handshakeTimeout, 10)
+        settings.idleTimeout = try double("idle-timeout", idleTimeout, 300)
+        settings.drainTimeout = try double("drain-timeout", drainTimeout, 30)
+        settings.maxFrameBytes = try int("max-frame-bytes", maxFrameBytes, 4 << 20)
         settings.logLevel = try string("log-level", logLevel, "info")
         settings.logFormat = try string("log-format", logFormat, "text")
         settings.accessMatrix = try optional("access-matrix", accessMatrix)
@@ -123,12 +131,14 @@ struct ServerOptions: ParsableArguments {
 struct Settings {
     static let names: Set<String> = [
         "host", "port", "data-dir", "cert", "key", "client-ca", "crl", "allow-tls12", "objection-period-days", "retention-days",
-        "max-in-flight", "max-connections", "storage-threads", "log-level", "log-format", "access-matrix", "log-signing-key",
+        "max-in-flight", "max-connections", "storage-threads", "handshake-timeout", "idle-timeout", "drain-timeout",
+        "max-frame-bytes", "log-level", "log-format", "access-matrix", "log-signing-key",
         "master-key", "previous-master-key", "backup-dir", "metrics-host", "metrics-port", "max-document-bytes",
     ]
 
     var host = "", port = 0, dataDir = "", cert = "", key = "", clientCA = "", crl: String?, allowTLS12 = false
     var objectionPeriodDays = 0.0, retentionDays = 0.0, maxInFlight = 0, maxConnections = 0, storageThreads = 0
+    var handshakeTimeout = 0.0, idleTimeout = 0.0, drainTimeout = 0.0, maxFrameBytes = 0
     var logLevel = "", logFormat = ""
     var accessMatrix: String?, logSigningKey: String?, masterKey: String?, previousMasterKey: String?, backupDir: String?
     var metricsHost = "", metricsPort = 0, maxDocumentBytes: UInt64 = 0
@@ -142,6 +152,10 @@ struct Settings {
         guard maxInFlight > 0, maxConnections > 0, storageThreads > 0, maxDocumentBytes > 0 else {
             throw ValidationError("limits and thread counts must be positive")
         }
+        guard handshakeTimeout > 0, idleTimeout > 0, drainTimeout >= 0 else { throw ValidationError("timeouts must be positive") }
+        guard maxFrameBytes >= 4 << 20, maxFrameBytes <= 64 << 20 else {
+            throw ValidationError("max-frame-bytes must be 4 MiB to 64 MiB (uploads send 1 MiB chunks; deposits up to 3 MiB)")
+        }
         guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) else {
             throw ValidationError("unknown log level \(logLevel)")
         }
@@ -154,7 +168,8 @@ struct Settings {
             ("host", host), ("port", "\(port)"), ("data-dir", dataDir), ("cert", cert), ("key", key), ("client-ca", clientCA),
             ("crl", crl ?? "(none)"), ("allow-tls12", "\(allowTLS12)"), ("objection-period-days", "\(objectionPeriodDays)"),
             ("retention-days", "\(retentionDays)"), ("max-in-flight", "\(maxInFlight)"), ("max-connections", "\(maxConnections)"),
-            ("storage-threads", "\(storageThreads)"), ("log-level", logLevel), ("log-format", logFormat),
+            ("storage-threads", "\(storageThreads)"), ("handshake-timeout", "\(handshakeTimeout)"),
+            ("idle-timeout", "\(idleTimeout)"), ("drain-timeout", "\(drainTimeout)"), ("max-frame-bytes", "\(maxFrameBytes)"), ("log-level", logLevel), ("log-format", logFormat),
             ("access-matrix", accessMatrix ?? "(shipped)"), ("log-signing-key", logSigningKey ?? "(<data-dir>/log-signing-key)"),
             ("master-key", masterKey ?? "(<data-dir>/master-key)"), ("previous-master-key", previousMasterKey ?? "(none)"),
             ("backup-dir", backupDir ?? "(none)"),
