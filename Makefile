@@ -41,7 +41,7 @@ test: deps check-generated certs
 	bash scripts/interop-go.sh
 	$(MAKE) -C clients/c valgrind-check DOSSIERD=$(CURDIR)/$(BIN)/dossierd
 	bash scripts/crash-test.sh 3 2
-	timeout 1200 $(SWIFT) test --skip-build
+	bash scripts/swift-test.sh
 
 ## The release binaries need only what the container's runtime stage installs (CI runs it).
 check-runtime-deps: release

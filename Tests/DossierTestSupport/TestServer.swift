@@ -32,9 +32,8 @@ public final class TestServer: Sendable {
         configuration.crlPath = crlPath
         if let maintenanceInterval { configuration.purgeInterval = maintenanceInterval }
         if metrics { configuration.metrics = ("127.0.0.1", 0) }
-        var quiet = Logger(label: "dossierd-test")
-        quiet.logLevel = .warning
-        server = try DossierServer(configuration: configuration, logger: logger ?? quiet)
+        let watched = Logger(label: "dossierd-test") { label in PrivacyWatchHandler(label: label) }
+        server = try DossierServer(configuration: configuration, logger: logger ?? watched)
         let address = try await server.start()
         self.pki = pki
         self.dataDirectory = dataDirectory
