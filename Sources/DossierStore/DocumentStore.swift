@@ -117,12 +117,12 @@ struct StoreDocumentStorage: DocumentStorage {
         return try database.get(key, in: documents).map { String(decoding: $0, as: UTF8.self) }
     }
 
-    func openUploadCount(creator: Principal) throws -> Int {
+    func openUploadCount(creator: Principal, at now: Date) throws -> Int {
         let prefix = Keys.documentEntry(patient, .uploadClientID, Keys.principalKey(creator) + "\u{0}")
         var count = 0
         for entry in try database.entries(withPrefix: prefix, in: documents) {
             if let upload = try upload(String(decoding: entry.value, as: UTF8.self)), upload.state == .open,
-                upload.expiresAt > Date()
+                !upload.isExpired(at: now)
             {
                 count += 1
             }

@@ -18,14 +18,13 @@ extension DossierStore: StatisticsRepository {
     }
 
     private func countRecords(into counts: inout StoredCounts, at now: Date) throws {
-        var patients: [PatientID] = []
+        var records: [Record] = []
         try database.scan(prefix: [UInt8](), in: families.records) { _, value in
-            patients.append(try RecordCodec.decodeRecord([UInt8](value)).patientID)
+            records.append(try RecordCodec.decodeRecord([UInt8](value)))
             return true
         }
-        for patient in patients {
-            guard let record = try loadRecord(patient) else { continue }
-            let settings = try AccessSettingsCodec.load(patient, from: database, family: families.grants)
+        for record in records {
+            let settings = try AccessSettingsCodec.load(record.patientID, from: database, family: families.grants)
             counts.add(record: record, settings: settings, at: now)
         }
     }

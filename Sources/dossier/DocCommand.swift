@@ -259,15 +259,7 @@ struct DocCommand: AsyncParsableCommand {
         @Argument(help: "The patient's identifier.") var patientID: String
         @Argument(help: "The document.") var documentID: String
 
-        func run() async throws {
-            let response = try await connection.withClient { client in
-                try await client.documents.hideDocumentFromPatient(.with {
-                    $0.patientID = patientID
-                    $0.documentID = documentID
-                }, options: connection.callOptions)
-            }
-            connection.json ? try Output.json(response) : DocumentTable.show(response.document)
-        }
+        func run() async throws { try await DocCommand.setHidden(true, connection, patientID, documentID) }
     }
 
     struct Release: AsyncParsableCommand {
@@ -276,15 +268,22 @@ struct DocCommand: AsyncParsableCommand {
         @Argument(help: "The patient's identifier.") var patientID: String
         @Argument(help: "The document.") var documentID: String
 
-        func run() async throws {
-            let response = try await connection.withClient { client in
-                try await client.documents.releaseDocumentToPatient(.with {
+        func run() async throws { try await DocCommand.setHidden(false, connection, patientID, documentID) }
+    }
+
+    static func setHidden(_ hidden: Bool, _ connection: ConnectionOptions, _ patientID: String, _ documentID: String) async throws {
+        let document = try await connection.withClient { client in
+            hidden
+                ? try await client.documents.hideDocumentFromPatient(.with {
                     $0.patientID = patientID
                     $0.documentID = documentID
-                }, options: connection.callOptions)
-            }
-            connection.json ? try Output.json(response) : DocumentTable.show(response.document)
+                }, options: connection.callOptions).document
+                : try await client.documents.releaseDocumentToPatient(.with {
+                    $0.patientID = patientID
+                    $0.documentID = documentID
+                }, options: connection.callOptions).document
         }
+        connection.json ? try Output.json(document) : DocumentTable.show(document)
     }
 
     struct Overview: AsyncParsableCommand {

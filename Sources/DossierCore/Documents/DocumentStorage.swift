@@ -1,3 +1,5 @@
+import Foundation
+
 /// Read access to one record's documents, contents and upload sessions from inside a record
 /// transaction (synchronous: the transaction already runs off the event loops, under the
 /// record's lock). Writes are staged on the `RecordTransaction`.
@@ -17,8 +19,8 @@ public protocol DocumentStorage: Sendable {
     func upload(_ id: String) throws -> UploadSession?
     /// The open or completed session `creator` started with this client unique id.
     func uploadID(clientUniqueID: String, creator: Principal) throws -> String?
-    /// Open sessions of `creator` on this record.
-    func openUploadCount(creator: Principal) throws -> Int
+    /// Sessions of `creator` on this record still open at `now`.
+    func openUploadCount(creator: Principal, at now: Date) throws -> Int
 }
 
 /// For repositories without documents (tests of the record lifecycle).
@@ -32,7 +34,7 @@ public struct NoDocumentStorage: DocumentStorage {
     public func readContent(_ content: ContentID, offset: UInt64, length: Int) throws -> [UInt8] { [] }
     public func upload(_ id: String) throws -> UploadSession? { nil }
     public func uploadID(clientUniqueID: String, creator: Principal) throws -> String? { nil }
-    public func openUploadCount(creator: Principal) throws -> Int { 0 }
+    public func openUploadCount(creator: Principal, at now: Date) throws -> Int { 0 }
 }
 
 /// The document changes a record transaction stages.

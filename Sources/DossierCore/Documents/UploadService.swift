@@ -35,7 +35,7 @@ extension DocumentService {
             {
                 return .session(open)
             }
-            guard try tx.storage.openUploadCount(creator: caller) < policy.maxOpenUploads else {
+            guard try tx.storage.openUploadCount(creator: caller, at: now) < policy.maxOpenUploads else {
                 throw DossierError(
                     .resourceExhausted, "too many open uploads; complete or abort one", reason: "TOO_MANY_UPLOADS")
             }
