@@ -90,7 +90,7 @@ public final class DossierServer: Service {
             + AdminHandler(
                 accessMatrix: configuration.accessMatrix, purge: purge,
                 backups: Backups(root: configuration.backupRoot, store: store), revocations: revocations,
-                store: store
+                store: store, configuration: configuration, logSigningKeyID: signer.currentKeyID, startedAt: clock()
             ).serverMethods
             + StatisticsHandler(statistics: StatisticsService(repository: store, clock: clock)).serverMethods
             + AccessLogHandler(log: AccessLogService(repository: store, signer: signer, hash: LogSigningKeys.sha256, clock: clock)).serverMethods

@@ -4,14 +4,17 @@ import DossierStore
 import Foundation
 import SwiftProtobuf
 
-/// `dossier.v1.Admin`, for operators. The access matrix, purge, backups, operators' revocations
-/// and master-key rotation are implemented in this version; the other rpcs answer UNIMPLEMENTED `NOT_IMPLEMENTED`.
+/// `dossier.v1.Admin`, for operators. Everything but ReloadAccessMatrix is implemented in this
+/// version (it answers UNIMPLEMENTED `NOT_IMPLEMENTED`: restart with the new file).
 struct AdminHandler: Dossier_V1_AdminService {
     let accessMatrix: AccessMatrixFile
     let purge: PurgeService
     let backups: Backups
     let revocations: Revocations
     let store: DossierStore
+    let configuration: ServerConfiguration
+    let logSigningKeyID: String
+    let startedAt: Date
 
     func getAccessMatrix(_ request: Dossier_V1_GetAccessMatrixRequest, context: CallContext) async throws -> Dossier_V1_GetAccessMatrixResponse {
         try Self.requireOperator(context)
@@ -34,8 +37,41 @@ struct AdminHandler: Dossier_V1_AdminService {
         }
     }
 
+    /// Version, limits and key ids in force (never key material), for operators.
     func getServerInfo(_ request: Dossier_V1_GetServerInfoRequest, context: CallContext) async throws -> Dossier_V1_GetServerInfoResponse {
-        throw DossierError.notImplementedYet
+        try Self.requireOperator(context)
+        let configuration = self.configuration
+        let keys = store.masterKeyIDs
+        func duration(_ seconds: TimeInterval) -> Google_Protobuf_Duration {
+            Google_Protobuf_Duration(seconds: Int64(seconds), nanos: Int32((seconds - seconds.rounded(.down)) * 1e9))
+        }
+        var rotationPending = false
+        if keys.previous != nil { rotationPending = try await store.rewrapDataKeys(limit: 0).remaining > 0 }
+        let crl = revocations.revocationList
+        return .with {
+            $0.version = DossierServer.version
+            $0.startedAt = Google_Protobuf_Timestamp(date: startedAt)
+            $0.serverTime = Google_Protobuf_Timestamp(date: Date())
+            $0.limits = .with {
+                $0.maxInlineContentBytes = UInt64(configuration.documents.maxInlineContent)
+                $0.maxDocumentBytes = configuration.documents.maxDocumentSize
+                $0.maxChunkBytes = UInt32(configuration.documents.maxChunk)
+                $0.maxFrameBytes = UInt32(configuration.transport.limits.maxPayloadLength)
+                $0.maxPageSize = UInt32(Page.maxSize)
+                $0.uploadIdleExpiry = duration(configuration.documents.uploadIdleTimeout)
+                $0.objectionPeriod = duration(configuration.policy.objectionPeriod)
+                $0.retentionPeriod = duration(configuration.policy.retentionPeriod)
+                $0.presenceCodeAccessDefault = duration(configuration.presenceCodes.defaultAccessDuration)
+                $0.presenceCodeAccessMax = duration(configuration.presenceCodes.maxAccessDuration)
+                $0.presenceCodeRedeemWindow = duration(configuration.presenceCodes.codeValidity)
+                $0.emergencyAccessDuration = duration(configuration.emergency.duration)
+            }
+            $0.masterKeyID = keys.current
+            $0.masterKeyRotationPending = rotationPending
+            $0.logSigningKeyID = logSigningKeyID
+            if let crl { $0.revocationList = Dossier_V1_RevocationListInfo(crl) }
+            $0.accessMatrixSha256 = accessMatrix.sha256
+        }
     }
 
     func createBackup(_ request: Dossier_V1_CreateBackupRequest, context: CallContext) async throws -> Dossier_V1_CreateBackupResponse {
