@@ -42,12 +42,12 @@ struct StoreDocumentStorage: DocumentStorage {
     func documentID(clientUniqueID: String, author: Principal) throws -> String? {
         guard let dataKey = try key.get() else { return nil }
         let blinded = DossierStore.blindedID(clientUniqueID, key: dataKey)
-        let key = Keys.documentEntry(patient, .clientID, Keys.principalKey(author) + "\u{0}" + blinded)
+        let key = Keys.clientIndex(patient, .clientID, author, blindedID: blinded)
         return try database.get(key, in: documents).map { String(decoding: $0, as: UTF8.self) }
     }
 
     func hasDocuments(authoredBy author: Principal) throws -> Bool {
-        let prefix = Keys.documentEntry(patient, .clientID, Keys.principalKey(author) + "\u{0}")
+        let prefix = Keys.clientIndexPrefix(patient, .clientID, author)
         return try !database.entries(withPrefix: prefix, in: documents, limit: 1).isEmpty
     }
 
@@ -113,12 +113,12 @@ struct StoreDocumentStorage: DocumentStorage {
     func uploadID(clientUniqueID: String, creator: Principal) throws -> String? {
         guard let dataKey = try key.get() else { return nil }
         let blinded = DossierStore.blindedID(clientUniqueID, key: dataKey)
-        let key = Keys.documentEntry(patient, .uploadClientID, Keys.principalKey(creator) + "\u{0}" + blinded)
+        let key = Keys.clientIndex(patient, .uploadClientID, creator, blindedID: blinded)
         return try database.get(key, in: documents).map { String(decoding: $0, as: UTF8.self) }
     }
 
     func openUploadCount(creator: Principal, at now: Date) throws -> Int {
-        let prefix = Keys.documentEntry(patient, .uploadClientID, Keys.principalKey(creator) + "\u{0}")
+        let prefix = Keys.clientIndexPrefix(patient, .uploadClientID, creator)
         var count = 0
         for entry in try database.entries(withPrefix: prefix, in: documents) {
             if let upload = try upload(String(decoding: entry.value, as: UTF8.self)), upload.state == .open,
@@ -151,8 +151,8 @@ extension DossierStore {
         for document in changes.documents.values {
             let storageKey = Keys.documentEntry(patient, .document, document.id)
             batch.put(storageKey, try Sealing.seal(try DocumentCodec.encode(document), key: key, boundTo: storageKey), in: families.documents)
-            let clientKey = Keys.principalKey(document.author) + "\u{0}" + Self.blindedID(document.submission.clientUniqueID, key: key)
-            batch.put(Keys.documentEntry(patient, .clientID, clientKey), Array(document.id.utf8), in: families.documents)
+            let blinded = Self.blindedID(document.submission.clientUniqueID, key: key)
+            batch.put(Keys.clientIndex(patient, .clientID, document.author, blindedID: blinded), Array(document.id.utf8), in: families.documents)
         }
         if changes.deposited > 0 {
             let count = try documentStorage(patient).documentCount() + changes.deposited
@@ -192,17 +192,21 @@ extension DossierStore {
         let patient = upload.patientID
         let storageKey = Keys.documentEntry(patient, .upload, upload.id)
         batch.put(storageKey, try Sealing.seal(try DocumentCodec.encode(upload), key: key, boundTo: storageKey), in: families.documents)
-        let clientKey = Keys.principalKey(upload.creator) + "\u{0}" + Self.blindedID(upload.submission.clientUniqueID, key: key)
-        batch.put(Keys.documentEntry(patient, .uploadClientID, clientKey), Array(upload.id.utf8), in: families.documents)
+        batch.put(Self.uploadIndex(upload, key: key), Array(upload.id.utf8), in: families.documents)
         batch.put(Keys.uploadOwner(upload.id), Array(patient.rawValue.utf8), in: families.documents)
+    }
+
+    /// The session's client-id index key (its creator's blinded client unique id).
+    static func uploadIndex(_ upload: UploadSession, key: SymmetricKey) -> [UInt8] {
+        Keys.clientIndex(
+            upload.patientID, .uploadClientID, upload.creator, blindedID: blindedID(upload.submission.clientUniqueID, key: key))
     }
 
     /// Removes a session, its index entries and (unless `keepingContent`) its staged chunks.
     func stageDeletion(of upload: UploadSession, key: SymmetricKey, in batch: WriteBatch, keepingContent: Bool = false) {
         let patient = upload.patientID
         batch.delete(Keys.documentEntry(patient, .upload, upload.id), in: families.documents)
-        let clientKey = Keys.principalKey(upload.creator) + "\u{0}" + Self.blindedID(upload.submission.clientUniqueID, key: key)
-        batch.delete(Keys.documentEntry(patient, .uploadClientID, clientKey), in: families.documents)
+        batch.delete(Self.uploadIndex(upload, key: key), in: families.documents)
         batch.delete(Keys.uploadOwner(upload.id), in: families.documents)
         guard !keepingContent else { return }
         let prefix = Keys.contentPrefix(patient, upload.content)

@@ -92,6 +92,17 @@ enum Keys {
         "\(principal.kind.rawValue):\(principal.id)"
     }
 
+    /// `documents`: patient ‖ 0x00 ‖ "C" or "U" ‖ kind:id ‖ 0x00 — the prefix of one principal's
+    /// client-id index entries (documents they deposited, uploads they opened).
+    static func clientIndexPrefix(_ patient: PatientID, _ kind: DocumentEntry, _ principal: Principal) -> [UInt8] {
+        documentEntry(patient, kind, principalKey(principal) + "\u{0}")
+    }
+
+    /// One client-id index entry: the prefix ‖ the blinded client unique id.
+    static func clientIndex(_ patient: PatientID, _ kind: DocumentEntry, _ principal: Principal, blindedID: String) -> [UInt8] {
+        clientIndexPrefix(patient, kind, principal) + Array(blindedID.utf8)
+    }
+
     /// `documents`: patient ‖ 0x01 → number of documents deposited so far (u64 big-endian).
     static func documentCount(_ patient: PatientID) -> [UInt8] {
         Array(patient.rawValue.utf8) + [0x01]

@@ -105,20 +105,32 @@ extension DossierStore {
         return key
     }
 
+    /// Records whose data key is still wrapped by the previous master key.
+    private func staleDataKeys(previous: MasterKey) throws -> [PatientID] {
+        var stale: [PatientID] = []
+        try database.scan(prefix: [UInt8(ascii: "k")], in: families.meta) { key, value in
+            if value.count > 16, String(decoding: value.prefix(16), as: UTF8.self) == previous.id,
+                let patient = PatientID(rawValue: String(decoding: key.dropFirst(), as: UTF8.self))
+            {
+                stale.append(patient)
+            }
+            return true
+        }
+        return stale
+    }
+
+    /// How many data keys a rotation still has to re-wrap (0 when none is under way).
+    public func staleDataKeyCount() async throws -> Int {
+        guard let previous = previousMasterKey else { return 0 }
+        return try await run { [self] in try staleDataKeys(previous: previous).count }
+    }
+
     /// Re-wraps with the current master key up to `limit` data keys wrapped by the previous
     /// one, each under its record's lock (a purge cannot race it). Contents are not touched.
     public func rewrapDataKeys(limit: Int) async throws -> (rewrapped: UInt64, remaining: UInt64) {
         guard let previous = previousMasterKey else { return (0, 0) }
         return try await run { [self] in
-            var stale: [PatientID] = []
-            try database.scan(prefix: [UInt8(ascii: "k")], in: families.meta) { key, value in
-                if value.count > 16, String(decoding: value.prefix(16), as: UTF8.self) == previous.id,
-                    let patient = PatientID(rawValue: String(decoding: key.dropFirst(), as: UTF8.self))
-                {
-                    stale.append(patient)
-                }
-                return true
-            }
+            let stale = try staleDataKeys(previous: previous)
             var done: UInt64 = 0
             for patient in stale.prefix(limit) {
                 try locks.withLocks(for: [patient.rawValue]) {

@@ -45,8 +45,7 @@ struct AdminHandler: Dossier_V1_AdminService {
         func duration(_ seconds: TimeInterval) -> Google_Protobuf_Duration {
             Google_Protobuf_Duration(seconds: Int64(seconds), nanos: Int32((seconds - seconds.rounded(.down)) * 1e9))
         }
-        var rotationPending = false
-        if keys.previous != nil { rotationPending = try await store.rewrapDataKeys(limit: 0).remaining > 0 }
+        let rotationPending = try await store.staleDataKeyCount() > 0
         let crl = revocations.revocationList
         return .with {
             $0.version = DossierServer.version
