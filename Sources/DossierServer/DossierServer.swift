@@ -101,7 +101,9 @@ public final class DossierServer: Service {
             methods: methods, logger: logger, metrics: callMetrics, isRevoked: { revocations.isRevoked($0) })
         self.dispatcher = dispatcher
         do {
-            transport = try TTRPCServer(configuration: configuration.transport, service: dispatcher, group: group)
+            transport = try TTRPCServer(
+                configuration: configuration.transport, service: dispatcher, group: group,
+                isRevoked: { revocations.isRevoked(serialBytes: $0) })
         } catch {
             store.close()
             try? group.syncShutdownGracefully()
@@ -118,6 +120,8 @@ public final class DossierServer: Service {
             let level: Logger.Level = reason == nil ? .debug : .notice
             logger.log(level: level, "\(event)", metadata: reason.map { ["reason": "\($0)"] } ?? [:])
         }
+        // A new revocation or CRL also ends the open connections it concerns.
+        revocations.onChange { transport.closeRevokedConnections() }
         self.metricsEndpoint = MetricsEndpoint(
             calls: callMetrics, transport: { (transport.connectionCount, transport.counters.snapshot) }, store: store)
     }

@@ -72,13 +72,25 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        failAll(ConnectionError("connection failed: \(error)"))
+        failAll(ConnectionError(Self.describe(error)))
         context.close(promise: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         failAll(ConnectionError("connection closed"))
         context.fireChannelInactive()
+    }
+
+    /// With TLS 1.3 a refused client certificate only shows as an alert on the first read; say
+    /// so in words (docs/PROTOCOL.md 2.1) rather than as a network failure.
+    static func describe(_ error: any Error) -> String {
+        let text = "\(error)"
+        if text.contains("ALERT_CERTIFICATE_UNKNOWN") || text.contains("ALERT_CERTIFICATE_REQUIRED")
+            || text.contains("ALERT_BAD_CERTIFICATE") || text.contains("ALERT_CERTIFICATE_REVOKED")
+            || text.contains("ALERT_CERTIFICATE_EXPIRED") || text.contains("ALERT_UNKNOWN_CA") {
+            return "the server refused the client certificate (missing, untrusted, expired, not yet valid, without clientAuth, or revoked): \(error)"
+        }
+        return "connection failed: \(error)"
     }
 
     private func failAll(_ error: ConnectionError) {

@@ -1,5 +1,6 @@
 import Foundation
 import NIOSSL
+import X509
 
 /// Builds NIOSSL contexts from PEM files, failing with a message that names the bad file.
 enum TLSContexts {
@@ -15,6 +16,13 @@ enum TLSContexts {
         configuration.trustRoots = .certificates(roots)
         configuration.minimumTLSVersion = allowTLS12 ? .tlsv12 : .tlsv13
         return try NIOSSLContext(configuration: configuration)
+    }
+
+    /// The client CA bundle, for ClientCertificateVerifier.
+    static func clientAuthorities(_ files: TLSFiles) throws -> [Certificate] {
+        try load("client CA bundle", files.trustRoots) { path in
+            try NIOSSLCertificate.fromPEMFile(path).map { try Certificate(derEncoded: try $0.toDERBytes()) }
+        }
     }
 
     /// An empty `certificateChain` connects without a client certificate (the server refuses

@@ -16,22 +16,38 @@ public final class TTRPCServer<Service: TTRPCService>: Sendable {
     private let service: Service
     private let group: any EventLoopGroup
     private let sslContext: NIOSSLContext
+    private let isRevoked: @Sendable (_ serial: [UInt8]) -> Bool
+    private let verifier: ClientCertificateVerifier
     private let state = NIOLockedValueBox(State())
     /// Connection and handshake counts, for the metrics endpoint.
     public let counters = TransportCounters()
 
     private struct State {
         var listener: (any Channel)?
-        var connections: [ObjectIdentifier: any Channel] = [:]
+        var connections: [ObjectIdentifier: Connection] = [:]
         var isShuttingDown = false
     }
 
+    private struct Connection {
+        let channel: any Channel
+        /// Serial numbers of the client's certificate chain, as the handshake saw them.
+        let serials: PeerSerials
+    }
+
     /// Builds the TLS context now, so bad certificates fail at start-up with a clear message.
-    public init(configuration: ServerTransportConfiguration, service: Service, group: any EventLoopGroup) throws {
+    ///
+    /// `isRevoked` is asked about the serial number of every certificate of a client's verified
+    /// chain during the handshake (ClientCertificateVerifier); a revoked one fails it.
+    public init(
+        configuration: ServerTransportConfiguration, service: Service, group: any EventLoopGroup,
+        isRevoked: @escaping @Sendable (_ serial: [UInt8]) -> Bool = { _ in false }
+    ) throws {
         self.configuration = configuration
         self.service = service
         self.group = group
+        self.isRevoked = isRevoked
         self.sslContext = try TLSContexts.server(configuration.tls, allowTLS12: configuration.allowTLS12)
+        self.verifier = ClientCertificateVerifier(roots: try TLSContexts.clientAuthorities(configuration.tls), isRevoked: isRevoked)
     }
 
     /// Binds and starts accepting. Returns the bound address (useful with port 0).
@@ -40,13 +56,15 @@ public final class TTRPCServer<Service: TTRPCService>: Sendable {
         let sslContext = self.sslContext
         let service = self.service
         let counters = self.counters
+        let verifier = self.verifier
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.autoRead, value: true)
             .childChannelInitializer { [weak self] channel in
-                guard let self, self.admit(channel) else {
+                let serials = PeerSerials()
+                guard let self, self.admit(channel, serials: serials) else {
                     return channel.close()
                 }
                 return channel.eventLoop.makeCompletedFuture {
@@ -55,8 +73,10 @@ public final class TTRPCServer<Service: TTRPCService>: Sendable {
                         channel.close(promise: nil)
                     }
                     let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(NIOSSLServerHandler(context: sslContext))
-                    try sync.addHandler(HandshakeWatcher(timeout: handshakeTimeout, counters: counters))
+                    try sync.addHandler(
+                        NIOSSLServerHandler(
+                            context: sslContext, customVerificationCallback: verifier.callback(outcome: serials.record)))
+                    try sync.addHandler(HandshakeWatcher(timeout: handshakeTimeout, counters: counters, serials: serials))
                     try sync.addHandler(ByteToMessageHandler(TTRPCFrameDecoder(maxPayloadLength: limits.maxPayloadLength)))
                     try sync.addHandler(ServerConnectionHandler(service: service, limits: limits))
                 }
@@ -82,7 +102,7 @@ public final class TTRPCServer<Service: TTRPCService>: Sendable {
             return (state.listener, Array(state.connections.values))
         }
         try? await listener?.close()
-        for channel in connections {
+        for channel in connections.map(\.channel) {
             channel.pipeline.fireUserInboundEventTriggered(DrainEvent())
         }
         // Connections close themselves once their last call is answered.
@@ -90,7 +110,7 @@ public final class TTRPCServer<Service: TTRPCService>: Sendable {
         while connectionCount > 0 && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(10))
         }
-        for channel in state.withLockedValue({ Array($0.connections.values) }) {
+        for channel in state.withLockedValue({ $0.connections.values.map(\.channel) }) {
             channel.pipeline.fireUserInboundEventTriggered(DrainExpiredEvent())
         }
     }
@@ -100,13 +120,28 @@ public final class TTRPCServer<Service: TTRPCService>: Sendable {
         state.withLockedValue { $0.connections.count }
     }
 
-    private func admit(_ channel: any Channel) -> Bool {
+    /// Closes every open connection whose client certificate chain holds a serial that
+    /// `isRevoked` now reports (after an operator's revocation or a CRL reload). Returns how many
+    /// were closed; their calls in flight get no answer.
+    @discardableResult
+    public func closeRevokedConnections() -> Int {
+        let revoked = state.withLockedValue { state in
+            state.connections.values.filter { $0.serials.chain.contains(where: isRevoked) }.map(\.channel)
+        }
+        for channel in revoked {
+            counters.closedRevoked()
+            channel.close(promise: nil)
+        }
+        return revoked.count
+    }
+
+    private func admit(_ channel: any Channel, serials: PeerSerials) -> Bool {
         let id = ObjectIdentifier(channel)
         let admitted = state.withLockedValue { state -> Bool in
             guard !state.isShuttingDown, state.connections.count < configuration.limits.maxConnections else {
                 return false
             }
-            state.connections[id] = channel
+            state.connections[id] = Connection(channel: channel, serials: serials)
             return true
         }
         if admitted {
@@ -129,16 +164,18 @@ private final class HandshakeWatcher: ChannelInboundHandler, RemovableChannelHan
     typealias InboundIn = ByteBuffer
     private let timeout: Scheduled<Void>
     private let counters: TransportCounters
+    private let serials: PeerSerials
 
-    init(timeout: Scheduled<Void>, counters: TransportCounters) {
+    init(timeout: Scheduled<Void>, counters: TransportCounters, serials: PeerSerials) {
         self.timeout = timeout
         self.counters = counters
+        self.serials = serials
     }
 
     /// Errors before the handshake completed are handshake failures (this handler is removed
     /// once it completes).
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        counters.handshakeFailed(TransportCounters.reason(error))
+        counters.handshakeFailed(serials.refusal?.rawValue ?? TransportCounters.reason(error))
         context.fireErrorCaught(error)
     }
 
@@ -154,5 +191,22 @@ private final class HandshakeWatcher: ChannelInboundHandler, RemovableChannelHan
     func channelInactive(context: ChannelHandlerContext) {
         timeout.cancel()
         context.fireChannelInactive()
+    }
+}
+
+
+/// The serial numbers of one connection's verified client certificate chain, or why the
+/// handshake refused it (recorded by ClientCertificateVerifier; revocations close open
+/// connections by these serials).
+final class PeerSerials: Sendable {
+    private let state = NIOLockedValueBox(Result<[[UInt8]], ClientCertificateVerifier.Refusal>.success([]))
+
+    var chain: [[UInt8]] { state.withLockedValue { (try? $0.get()) ?? [] } }
+    var refusal: ClientCertificateVerifier.Refusal? {
+        state.withLockedValue { if case .failure(let refusal) = $0 { refusal } else { nil } }
+    }
+
+    @Sendable func record(_ outcome: Result<[[UInt8]], ClientCertificateVerifier.Refusal>) {
+        state.withLockedValue { $0 = outcome }
     }
 }

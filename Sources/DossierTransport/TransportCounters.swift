@@ -46,6 +46,7 @@ public final class TransportCounters: Sendable {
     }
 
     func handshakeCompleted() { emit("handshake completed") }
+    func closedRevoked() { emit("connection closing", "certificate_revoked") }
     func closed() { emit("connection closed") }
 
     /// A short, stable label for a handshake failure.

@@ -3,6 +3,7 @@ import DossierClient
 import DossierProto
 import DossierTestSupport
 import Foundation
+import Testing
 import SwiftProtobuf
 
 /// Shared steps of the document tests: submissions, grants, and collecting error statuses.
@@ -72,13 +73,19 @@ enum Docs {
         }).document
     }
 
-    /// The status a call failed with (nil when it succeeded).
-    static func status(_ call: () async throws -> Void) async -> RPCStatusError? {
+    /// The status a call failed with (nil when it succeeded). Any other error (a closed
+    /// connection, a refused handshake) fails the test: use `Outcome` to expect those.
+    static func status(
+        _ call: () async throws -> Void, sourceLocation: SourceLocation = #_sourceLocation
+    ) async -> RPCStatusError? {
         do {
             try await call()
             return nil
+        } catch let error as RPCStatusError {
+            return error
         } catch {
-            return error as? RPCStatusError
+            Issue.record("the call failed without an RPC status: \(error)", sourceLocation: sourceLocation)
+            return nil
         }
     }
 

@@ -48,10 +48,12 @@ public final class TestPKI: Sendable {
     }
 
     /// A client certificate following the profile: URI SAN `urn:dossier:<kind>:<id>`,
-    /// OU = profession, O = organisation, CN = name.
+    /// OU = profession, O = organisation, CN = name. `validity` and `usages` break the profile
+    /// for handshake tests (expired, not yet valid, no clientAuth).
     public func clientFiles(
         kind: String, id: String, profession: String? = nil, organisation: String? = nil,
-        name: String = "Test Person", uris: [String]? = nil
+        name: String = "Test Person", uris: [String]? = nil,
+        validity: ClosedRange<Date>? = nil, usages: [ExtendedKeyUsage.Usage] = [.clientAuth]
     ) throws -> TLSFiles {
         let key = P256.Signing.PrivateKey()
         let subject = try DistinguishedName {
@@ -65,9 +67,10 @@ public final class TestPKI: Sendable {
             extensions: try Certificate.Extensions {
                 Critical(BasicConstraints.notCertificateAuthority)
                 Critical(KeyUsage(digitalSignature: true))
-                try ExtendedKeyUsage([.clientAuth])
+                try ExtendedKeyUsage(usages)
                 SubjectAlternativeNames(names)
-            })
+            },
+            validity: validity)
         return try save(certificate, key, as: "client-\(kind)-\(id)-\(UUID().uuidString.prefix(8))")
     }
 
@@ -115,15 +118,25 @@ public final class TestPKI: Sendable {
         return path(name)
     }
 
+    /// The serial number of the certificate in `files`, as lower-case hex.
+    public func serial(of files: TLSFiles) throws -> String {
+        let certificate = try Certificate(pemEncoded: String(contentsOfFile: files.certificateChain, encoding: .utf8))
+        return certificate.serialNumber.bytes.map { String(format: "%02x", $0) }.joined()
+    }
+
     public func remove() {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    private func issue(key: P256.Signing.PrivateKey, subject: DistinguishedName, extensions: Certificate.Extensions) throws -> Certificate {
+    private func issue(
+        key: P256.Signing.PrivateKey, subject: DistinguishedName, extensions: Certificate.Extensions,
+        validity: ClosedRange<Date>? = nil
+    ) throws -> Certificate {
         let now = Date()
+        let validity = validity ?? (now - 3600)...(now + 86_400 * 30)
         return try Certificate(
             version: .v3, serialNumber: .init(), publicKey: .init(key.publicKey),
-            notValidBefore: now - 3600, notValidAfter: now + 86_400 * 30, issuer: caName, subject: subject,
+            notValidBefore: validity.lowerBound, notValidAfter: validity.upperBound, issuer: caName, subject: subject,
             signatureAlgorithm: .ecdsaWithSHA256, extensions: extensions, issuerPrivateKey: .init(caKey))
     }
 

@@ -13,6 +13,16 @@ final class Revocations: Sendable {
     private let crlPath: String?
     private let authorities: [Certificate]
     private let crl = NIOLockedValueBox<RevocationList?>(nil)
+    private let changed = NIOLockedValueBox<(@Sendable () -> Void)?>(nil)
+
+    /// Called after each new revocation and CRL load (the server closes revoked connections).
+    func onChange(_ body: @escaping @Sendable () -> Void) {
+        changed.withLockedValue { $0 = body }
+    }
+
+    private func notifyChange() {
+        changed.withLockedValue { $0 }?()
+    }
 
     /// Fails when the configured CRL is unreadable, not signed by a client CA, or expired.
     init(store: DossierStore, crlPath: String?, authorities: [Certificate]) throws {
@@ -21,6 +31,11 @@ final class Revocations: Sendable {
         self.authorities = authorities
         revoked = NIOLockedValueBox(Dictionary(try store.loadRevocations().map { ($0.serial, $0) }, uniquingKeysWith: { first, _ in first }))
         if crlPath != nil { _ = try reloadCRL() }
+    }
+
+    /// `serial` as the certificate carries it (raw INTEGER bytes).
+    func isRevoked(serialBytes serial: [UInt8]) -> Bool {
+        isRevoked(CertificateProfile.serial(serial))
     }
 
     func isRevoked(_ serial: String) -> Bool {
@@ -38,6 +53,7 @@ final class Revocations: Sendable {
         do {
             let list = try RevocationList.load(path: crlPath, authorities: authorities, now: now)
             crl.withLockedValue { $0 = list }
+            notifyChange()
             return list
         } catch let invalid as RevocationList.Invalid {
             throw DossierError(.failedPrecondition, invalid.description, reason: invalid.expired ? "CRL_EXPIRED" : "CRL_INVALID")
@@ -70,6 +86,7 @@ final class Revocations: Sendable {
         let revocation = CertificateRevocation(serial: normalized, revokedAt: now, reason: reason, revokedBy: caller, note: note)
         try await store.save(revocation)
         revoked.withLockedValue { $0[normalized] = revocation }
+        notifyChange()
         return (revocation, true)
     }
 

@@ -1,0 +1,143 @@
+import DossierClient
+import DossierProto
+import DossierTestSupport
+import DossierWire
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Testing
+
+/// docs/PROTOCOL.md 2.1: certificates that are expired, not yet valid, without the clientAuth
+/// usage or revoked never get to send a call — the TLS handshake refuses them — and the server
+/// goes on serving everybody else.
+@Suite struct HandshakeRefusalTests {
+    @Test func expiredNotYetValidAndNonClientAuthCertificatesAreRefused() async throws {
+        let server = try await TestServer(metrics: true)
+        let now = Date()
+        let foreign = try TestPKI(name: "Foreign CA")
+        var fromForeignCA = try foreign.clientFiles(kind: "professional", id: "gp-far", profession: "gp")
+        fromForeignCA.trustRoots = server.pki.caPath
+        // Each refusal is counted under its reason.
+        let refused = [
+            "certificate_untrusted": fromForeignCA,
+            "certificate_expired": try server.pki.clientFiles(
+                kind: "professional", id: "gp-old", profession: "gp", validity: (now - 86_400 * 60)...(now - 86_400)),
+            "certificate_not_yet_valid": try server.pki.clientFiles(
+                kind: "professional", id: "gp-new", profession: "gp", validity: (now + 86_400)...(now + 86_400 * 60)),
+            "certificate_usage": try server.pki.clientFiles(
+                kind: "professional", id: "gp-srv", profession: "gp", usages: [.serverAuth]),
+        ]
+        for (reason, files) in refused {
+            let outcome = await Outcome.of(server, files)
+            #expect(outcome.refusedAtHandshake, "\(reason): \(outcome)")
+            #expect(try await Self.handshakeFailures(server, reason: reason) == 1, "\(reason)")
+        }
+        // The same CA, profile and dates with clientAuth: accepted.
+        let good = try server.pki.clientFiles(kind: "professional", id: "gp-ok", profession: "gp", usages: [.serverAuth, .clientAuth])
+        #expect(await Outcome.of(server, good).succeeded)
+        #expect(try await Self.handshakeFailures(server) == refused.count)
+        foreign.remove()
+        await server.stop()
+    }
+
+    @Test func aRevokedCertificateIsRefusedAtTheHandshakeAndItsOpenConnectionsAreClosed() async throws {
+        let server = try await TestServer(metrics: true)
+        let helpdesk = try await server.connect(kind: "operator", id: "op-1")
+        let stolen = try server.pki.clientFiles(kind: "professional", id: "gp-1001", profession: "gp")
+        let open = try await server.connect(stolen)
+        #expect(try await open.health.check(.init()).status == .serving)
+        let other = try await server.connect(kind: "professional", id: "gp-2002", profession: "gp")
+
+        _ = try await helpdesk.admin.revokeCertificate(.with { $0.serial = try server.pki.serial(of: stolen) })
+        // The open connection is closed by the server (a call racing the close is refused
+        // with CERT_REVOKED instead); it never succeeds again.
+        for _ in 0..<3 {
+            let outcome = await Outcome.call { _ = try await open.health.check(.init()) }
+            #expect(outcome.closedOrRevoked, "\(outcome)")
+        }
+        #expect(await Outcome.of(server, stolen).refusedAtHandshake)
+        #expect(await Outcome.call { _ = try await other.health.check(.init()) }.succeeded)
+        #expect(await Outcome.call { _ = try await helpdesk.health.check(.init()) }.succeeded)
+        #expect(try await Self.handshakeFailures(server, reason: "certificate_revoked") == 1)
+        await server.stop()
+    }
+
+    @Test func aCertificateInTheCRLIsRefusedAtTheHandshakeFromStartAndAfterReload() async throws {
+        let pki = try TestPKI()
+        let listed = try pki.clientFiles(kind: "professional", id: "gp-1001", profession: "gp")
+        let later = try pki.clientFiles(kind: "professional", id: "gp-3003", profession: "gp")
+        let path = try pki.crl(revoking: [listed])
+        let server = try await TestServer(pki: pki, crlPath: path)
+        #expect(await Outcome.of(server, listed).refusedAtHandshake)
+        let open = try await server.connect(later)
+        #expect(await Outcome.call { _ = try await open.health.check(.init()) }.succeeded)
+
+        _ = try pki.crl(revoking: [listed, later])
+        let helpdesk = try await server.connect(kind: "operator", id: "op-1")
+        _ = try await helpdesk.admin.reloadRevocationList(.init())
+        #expect(await Outcome.call { _ = try await open.health.check(.init()) }.closedOrRevoked)
+        #expect(await Outcome.of(server, later).refusedAtHandshake)
+        #expect(await Outcome.of(server, try pki.clientFiles(kind: "professional", id: "gp-4004", profession: "gp")).succeeded)
+        await server.stop()
+        pki.remove()
+    }
+
+    /// The `dossier_handshake_failures_total` counters, summed (or for one reason).
+    static func handshakeFailures(_ server: TestServer, reason: String? = nil) async throws -> Int {
+        let port = try #require(server.server.metricsAddress?.port)
+        let (data, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/metrics")!)
+        return String(decoding: data, as: UTF8.self).split(separator: "\n")
+            .filter { $0.hasPrefix("dossier_handshake_failures_total{reason=\"\(reason.map { $0 + "\"" } ?? "")") }
+            .compactMap { Int($0.split(separator: " ").last ?? "") }
+            .reduce(0, +)
+    }
+}
+
+/// How one call ended, telling a handshake refusal (or closed connection) from an RPC status.
+enum Outcome: CustomStringConvertible {
+    case succeeded
+    case status(RPCStatusError)
+    case transport(any Error)
+
+    /// Connects with `files` and calls Health. With TLS 1.3 a refusal surfaces at connect or at
+    /// the first read.
+    static func of(_ server: TestServer, _ files: TLSFiles) async -> Outcome {
+        do {
+            let client = try await server.connect(files)
+            defer { Task { await client.close() } }
+            return await call { _ = try await client.health.check(.init()) }
+        } catch {
+            return .transport(error)
+        }
+    }
+
+    static func call(_ body: () async throws -> Void) async -> Outcome {
+        do {
+            try await body()
+            return .succeeded
+        } catch let error as RPCStatusError {
+            return .status(error)
+        } catch {
+            return .transport(error)
+        }
+    }
+
+    var succeeded: Bool { if case .succeeded = self { true } else { false } }
+    var refusedAtHandshake: Bool { if case .transport = self { true } else { false } }
+    var closedOrRevoked: Bool {
+        switch self {
+        case .succeeded: false
+        case .status(let error): error.code == .unauthenticated && error.reason == "CERT_REVOKED"
+        case .transport: true
+        }
+    }
+
+    var description: String {
+        switch self {
+        case .succeeded: "succeeded"
+        case .status(let error): "status \(error.code) \(error.reason ?? "")"
+        case .transport(let error): "transport error \(error)"
+        }
+    }
+}
