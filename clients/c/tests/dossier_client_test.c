@@ -694,7 +694,7 @@ static int expect_refused(const char *who, int alert)
 
 static int test_tls_no_client_certificate(void) { return expect_refused(NULL, 116); }
 
-static int test_tls_foreign_client_certificate(void) { return expect_refused("foreign-gp", 48); }
+static int test_tls_foreign_client_certificate(void) { return expect_refused("foreign-gp", 46); }
 
 static int test_outside_profile_unauthenticated(void)
 {
@@ -1644,7 +1644,7 @@ int main(int argc, char **argv)
     run("tls: server not trusted (wrong CA bundle)", test_tls_wrong_ca);
     run("tls: server name mismatch", test_tls_wrong_server_name);
     run("tls: no client certificate -> refused (alert 116)", test_tls_no_client_certificate);
-    run("tls: foreign-CA client certificate -> refused (alert 48)",
+    run("tls: foreign-CA client certificate -> refused (alert 46)",
         test_tls_foreign_client_certificate);
     run("tls: certificate outside the profile -> UNAUTHENTICATED", test_outside_profile_unauthenticated);
     run("connection: refused -> CONNECTION", test_connection_refused);
