@@ -137,7 +137,7 @@ enum Keys {
 
     private static func randomSuffix() -> String {
         var generator = SystemRandomNumberGenerator()
-        return String(format: "%016llx", generator.next() as UInt64)
+        return withUnsafeBytes(of: (generator.next() as UInt64).bigEndian) { $0.hex }
     }
 
     static let statisticsPrefix: [UInt8] = [UInt8(ascii: "s")]

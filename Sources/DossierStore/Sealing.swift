@@ -18,7 +18,7 @@ public struct MasterKey: Sendable {
     public init(bytes: [UInt8]) throws {
         guard bytes.count == 32 else { throw SealingError("the master key must be 32 bytes") }
         key = SymmetricKey(data: bytes)
-        id = SHA256.hash(data: bytes).prefix(8).map { String(format: "%02x", $0) }.joined()
+        id = SHA256.hash(data: bytes).prefix(8).hex
     }
 
     /// Reads 64 hex digits from `path`, creating a random key there first when `create` and the
@@ -149,6 +149,6 @@ extension DossierStore {
     /// The hex keyed hash that stands for a client unique id in index keys, so that client ids
     /// (which may say something about the document) are not in clear either.
     static func blindedID(_ clientID: String, key: SymmetricKey) -> String {
-        HMAC<SHA256>.authenticationCode(for: Array(clientID.utf8), using: key).map { String(format: "%02x", $0) }.joined()
+        Array(HMAC<SHA256>.authenticationCode(for: Array(clientID.utf8), using: key)).hex
     }
 }

@@ -19,7 +19,7 @@ public struct AccessService: Sendable {
     /// A random opaque id ("g-" and 20 hex digits).
     public static func randomID() -> String {
         var generator = SystemRandomNumberGenerator()
-        let value = (0..<10).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+        let value = (0..<10).map { _ in UInt8.random(in: 0...255, using: &generator) }.hex
         return "g-" + value
     }
 

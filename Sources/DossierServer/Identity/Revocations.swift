@@ -13,15 +13,22 @@ final class Revocations: Sendable {
     private let crlPath: String?
     private let authorities: [Certificate]
     private let crl = NIOLockedValueBox<RevocationList?>(nil)
-    private let changed = NIOLockedValueBox<(@Sendable () -> Void)?>(nil)
+    /// A class holds the closure (a closure stored directly in a generic box gains
+    /// reabstraction thunks on every `inout` access; see TransportCounters).
+    private final class Listener: Sendable {
+        let body: @Sendable () -> Void
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    }
+    private let changed = NIOLockedValueBox<Listener?>(nil)
 
     /// Called after each new revocation and CRL load (the server closes revoked connections).
     func onChange(_ body: @escaping @Sendable () -> Void) {
-        changed.withLockedValue { $0 = body }
+        let listener = Listener(body)
+        changed.withLockedValue { $0 = listener }
     }
 
     private func notifyChange() {
-        changed.withLockedValue { $0 }?()
+        changed.withLockedValue { $0 }?.body()
     }
 
     /// Fails when the configured CRL is unreadable, not signed by a client CA, or expired.
