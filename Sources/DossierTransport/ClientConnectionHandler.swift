@@ -23,9 +23,23 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     private let calls: ClientCalls
     private var pending: [UInt32: EventLoopPromise<Ttrpc_Response>] = [:]
+    private var flushScheduled = false
 
     init(calls: ClientCalls) {
         self.calls = calls
+    }
+
+    /// Calls written from many tasks in the same event-loop turn share one flush (one TLS
+    /// write, one syscall) instead of one each.
+    func flush(context: ChannelHandlerContext) {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        let loop = context.eventLoop
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
+        loop.execute {
+            bound.value.handler.flushScheduled = false
+            bound.value.context.flush()
+        }
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {

@@ -27,6 +27,9 @@ final class ServerConnectionHandler<Service: TTRPCService>: ChannelDuplexHandler
     private var tasks: [UInt32: Task<Void, Never>] = [:]
     private var context: ChannelHandlerContext?
     private var idleTimer: Scheduled<Void>?
+    /// A flush is scheduled for the end of this event-loop turn (answers completed together
+    /// share one TLS write and one syscall).
+    private var flushScheduled = false
     private let limits: TransportLimits
 
     init(service: Service, limits: TransportLimits) {
@@ -63,6 +66,7 @@ final class ServerConnectionHandler<Service: TTRPCService>: ChannelDuplexHandler
                 deadlines.removeValue(forKey: streamID)?.cancel()
                 write(Ttrpc_Response(code: .unavailable, message: "server is shutting down"), streamID: streamID, context: context)
             }
+            context.flush()
             context.close(promise: nil)
         default:
             break
@@ -126,7 +130,8 @@ final class ServerConnectionHandler<Service: TTRPCService>: ChannelDuplexHandler
         deadlines.removeValue(forKey: streamID)?.cancel()
         guard let context else { return }
         if machine.callCompleted(streamID: streamID) {
-            write(response, streamID: streamID, context: context)
+            write(response, streamID: streamID, context: context, flush: false)
+            flushSoon(context)
         }
         resumeReadingIfPossible(context)
         closeIfDrained(context)
@@ -164,11 +169,23 @@ final class ServerConnectionHandler<Service: TTRPCService>: ChannelDuplexHandler
 
     private func closeIfDrained(_ context: ChannelHandlerContext) {
         if machine.isDraining && machine.inFlightCount == 0 {
+            context.flush()
             context.close(promise: nil)
         }
     }
 
-    private func write(_ response: Ttrpc_Response, streamID: UInt32, context: ChannelHandlerContext) {
+    /// Flushes once the answers that complete in this event-loop turn are written.
+    private func flushSoon(_ context: ChannelHandlerContext) {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            handler.value.flushScheduled = false
+            handler.value.context?.flush()
+        }
+    }
+
+    private func write(_ response: Ttrpc_Response, streamID: UInt32, context: ChannelHandlerContext, flush: Bool = true) {
         var response = response
         if response.payload.count > limits.maxPayloadLength - 64 {
             let length = (try? response.serializedBytes() as [UInt8])?.count ?? response.payload.count
@@ -187,7 +204,11 @@ final class ServerConnectionHandler<Service: TTRPCService>: ChannelDuplexHandler
                 streamID: streamID, type: .response,
                 message: Ttrpc_Response(code: .internal, message: "internal error"))
         }
-        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        if flush {
+            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        } else {
+            context.write(wrapOutboundOut(buffer), promise: nil)
+        }
     }
 
     private func peerCertificate(_ context: ChannelHandlerContext) -> Certificate? {

@@ -5,10 +5,9 @@ import Logging
 public struct CallContext: Sendable {
     /// The authenticated caller.
     public let principal: Principal
-    /// The client's `request-id` metadata, or one the server made up; for logs only.
-    public let requestID: String
-    /// A logger carrying the request id and method; never patient data.
-    public let logger: Logger
+    /// What identifies the call in the server's log (request id, method, caller, serial): built
+    /// only when a line is written, so calls that log nothing format nothing. Never patient data.
+    public let logMetadata: @Sendable () -> Logger.Metadata
 }
 
 /// The identity a connection carries, resolved once after the handshake.
