@@ -15,7 +15,7 @@ struct DossierBench: AsyncParsableCommand {
 
     @Option(help: "Server host:port.") var server = "127.0.0.1:7443"
     @Option(help: "Directory of the development certificates (certs/make-dev-certs.sh).") var certs = "certs/dev"
-    @Option(help: "calls (a mix on long-lived connections), handshake (new connection per call), large-document (upload then download).")
+    @Option(help: "calls (a mix on long-lived connections), handshake (new connection per call), large-document (upload then download), tls-stream (the same size over a plain mutual-TLS stream in this process: the ceiling for large-document).")
     var mode = "calls"
     @Option(help: "Connections (handshake mode: concurrent workers).") var connections = 16
     @Option(help: "Calls in flight per connection.") var inFlight = 8
@@ -55,6 +55,8 @@ struct DossierBench: AsyncParsableCommand {
         case "large-document":
             try await LargeDocument(target: target, size: largeSize << 20, window: window)
                 .run(report: Report(setting: ["size_mib": "\(largeSize)", "window": "\(window)"]))
+        case "tls-stream":
+            try await TLSStream(certs: certs, size: largeSize << 20).run(report: Report(setting: ["size_mib": "\(largeSize)"]))
         default:
             throw ValidationError("unknown mode \(mode)")
         }

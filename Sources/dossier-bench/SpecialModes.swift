@@ -1,3 +1,4 @@
+import Crypto
 import DossierClient
 import Foundation
 
@@ -63,6 +64,7 @@ struct LargeDocument {
             $0.patientID = Calls.patient(worker)
             $0.submission = Calls.submission("large-\(UUID().uuidString)")
             $0.declaredSize = UInt64(size)
+            $0.expectedSha256 = Data(SHA256.hash(data: content))
         })
         let chunk = Int(created.upload.maxChunkSize == 0 ? 1 << 20 : created.upload.maxChunkSize)
         var offset = 0
