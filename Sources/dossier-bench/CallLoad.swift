@@ -14,9 +14,12 @@ struct CallLoad {
     /// When set, the run stops after this many measured calls instead of after `duration`.
     let calls: Int?
     let documents: Int
+    /// Records loaded by `--mode load`: each call picks one at random instead of the worker's own.
+    let population: Population?
 
     func run() async throws -> (results: [Operation: Measurement], seconds: Double) {
-        let roles = Set(mix.operations.map(\.role))
+        var roles = Set(mix.operations.map(\.role))
+        if population != nil && mix.operations.contains(where: \.needsDocument) { roles.insert("professional-gp") }
         // One connection per role per connection index.
         var clients: [[String: DossierClient]] = []
         for _ in 0..<connections {
@@ -26,7 +29,7 @@ struct CallLoad {
         }
         let workers = (0..<connections).flatMap { index in (0..<inFlight).map { index * 1000 + $0 } }
         var prepared: [Int: Calls.Prepared] = [:]
-        if mix.operations.contains(where: \.usesWorkerRecord) {
+        if population == nil, mix.operations.contains(where: \.usesWorkerRecord) {
             let helpdesk = try await target.connect("operator-helpdesk")
             let gp = try await target.connect("professional-gp")
             let reads: Set<Operation> = [.getDocument, .read4k, .find, .overview]
@@ -37,7 +40,7 @@ struct CallLoad {
             await helpdesk.close()
             await gp.close()
         }
-        if mix.operations.contains(.getRecord) {
+        if mix.operations.contains(.getRecord) || mix.operations.contains(.listLog) {
             let patient = try await target.connect("patient-alice")
             _ = try? await patient.records.activateRecord(.with { $0.patientID = Calls.hotPatient })
             await patient.close()
@@ -49,6 +52,7 @@ struct CallLoad {
         let measureFrom = start + .milliseconds(Int64(warmup * 1000))
         let end = calls == nil ? measureFrom + .milliseconds(Int64(duration * 1000)) : ContinuousClock.now + .seconds(86_400)
         let preparedRecords = prepared
+        let population = self.population
         let results = try await withThrowingTaskGroup(of: [Operation: Measurement].self) { group in
             for (index, byRole) in clients.enumerated() {
                 for slot in 0..<inFlight {
@@ -56,16 +60,31 @@ struct CallLoad {
                     group.addTask {
                         var results: [Operation: Measurement] = [:]
                         var sequence = 0
+                        var documentOf: [Int: String] = [:]
                         while ContinuousClock.now < end {
                             let operation = mix.sequence[(worker + sequence) % mix.sequence.count]
                             let measuring = ContinuousClock.now >= measureFrom
                             if measuring, !remaining.take() { break }
+                            // From a loaded population: a random record, and for reads of one
+                            // document an id found first (not measured).
+                            var patient: String?
+                            var prepared = preparedRecords[worker]
+                            if let population {
+                                let index = Int.random(in: 0..<population.count)
+                                patient = operation.usesWorkerRecord ? population.patient(index) : nil
+                                if operation.needsDocument {
+                                    if documentOf[index] == nil {
+                                        documentOf[index] = try? await population.firstDocument(index, byRole["professional-gp"]!)
+                                    }
+                                    prepared = Calls.Prepared(small: documentOf[index] ?? "")
+                                }
+                            }
                             let began = ContinuousClock.now
                             var failed = false
                             do {
                                 try await Calls.call(
                                     operation, byRole[operation.role]!, worker: worker, sequence: sequence,
-                                    prepared: preparedRecords[worker], payloads: payloads)
+                                    prepared: prepared, payloads: payloads, patient: patient)
                             } catch {
                                 failed = true
                             }

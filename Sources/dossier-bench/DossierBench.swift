@@ -15,7 +15,7 @@ struct DossierBench: AsyncParsableCommand {
 
     @Option(help: "Server host:port.") var server = "127.0.0.1:7443"
     @Option(help: "Directory of the development certificates (certs/make-dev-certs.sh).") var certs = "certs/dev"
-    @Option(help: "calls (a mix on long-lived connections), handshake (new connection per call), large-document (upload then download), tls-stream (the same size over a plain mutual-TLS stream in this process: the ceiling for large-document).")
+    @Option(help: "calls (a mix on long-lived connections), load (bulk records and documents, see --population), handshake (new connection per call), large-document (upload then download), tls-stream (the same size over a plain mutual-TLS stream in this process: the ceiling for large-document).")
     var mode = "calls"
     @Option(help: "Connections (handshake mode: concurrent workers).") var connections = 16
     @Option(help: "Calls in flight per connection.") var inFlight = 8
@@ -25,6 +25,9 @@ struct DossierBench: AsyncParsableCommand {
     @Option(help: "One operation (see below); same as --mix NAME.") var operation: String?
     @Option(help: "Weighted mix, e.g. deposit-4k=1,get-document=4,find=2,overview=1,list-log=1,health=1.") var mix: String?
     @Option(help: "4 KiB documents per worker record prepared for get-document, read-4k, find and overview.") var documents = 100
+    @Option(help: "Records loaded by --mode load, as prefix:count; in calls mode each call then picks one at random.") var population: String?
+    @Option(help: "Load mode: documents deposited per record.") var documentsPerRecord = 10
+    @Option(help: "Load mode: first record index (grows a population loaded up to it).") var loadFrom = 0
     @Option(help: "Large-document mode: size in MiB.") var largeSize = 64
     @Option(help: "Large-document mode: 1 MiB ranges in flight while downloading.") var window = 8
 
@@ -38,7 +41,7 @@ struct DossierBench: AsyncParsableCommand {
             let mix = try Mix(self.mix ?? operation ?? "health")
             let load = CallLoad(
                 target: target, mix: mix, connections: connections, inFlight: inFlight, warmup: warmup,
-                duration: duration, calls: calls, documents: documents)
+                duration: duration, calls: calls, documents: documents, population: try population.map(Population.init))
             let (results, seconds) = try await load.run()
             let report = Report(setting: ["connections": "\(connections)", "in_flight": "\(inFlight)", "seconds": String(format: "%.1f", seconds)])
             for operation in mix.operations {
@@ -49,6 +52,12 @@ struct DossierBench: AsyncParsableCommand {
                 for measurement in results.values { total.latenciesMicros += measurement.latenciesMicros; total.errors += measurement.errors }
                 report.print("total", total, seconds: seconds)
             }
+        case "load":
+            guard let population else { throw ValidationError("load needs --population prefix:count") }
+            try await ScaleLoad(
+                target: target, population: try Population(population), documentsPerRecord: documentsPerRecord,
+                connections: connections, inFlight: inFlight, from: loadFrom
+            ).run()
         case "handshake":
             let measurement = try await HandshakeLoad(target: target, workers: connections, warmup: warmup, duration: duration).run()
             Report(setting: ["workers": "\(connections)"]).print("handshake", measurement, seconds: duration, unit: "connections")

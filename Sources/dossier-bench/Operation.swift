@@ -20,8 +20,8 @@ enum Operation: String, CaseIterable, Sendable {
     /// The development certificate it calls with (certs/dev).
     var role: String {
         switch self {
-        case .getRecord: "patient-alice"
-        case .openRecord, .listLog: "operator-helpdesk"
+        case .getRecord, .listLog: "patient-alice"
+        case .openRecord: "operator-helpdesk"
         default: "professional-gp"
         }
     }
@@ -36,10 +36,14 @@ enum Operation: String, CaseIterable, Sendable {
         }
     }
 
+    /// Needs a document id of the record (taken from a first, unmeasured search when the
+    /// records come from a loaded population).
+    var needsDocument: Bool { self == .getDocument || self == .read4k }
+
     /// Works on the worker's own record (prepared before the measurement).
     var usesWorkerRecord: Bool {
         switch self {
-        case .health, .openRecord, .getRecord: false
+        case .health, .openRecord, .getRecord, .listLog: false
         default: true
         }
     }
@@ -55,7 +59,7 @@ enum Operation: String, CaseIterable, Sendable {
         case .readContent: "ReadDocumentContent of 64 KiB of a 1 MiB document, logged durably"
         case .find: "FindDocuments, first page of 20, logged durably"
         case .overview: "GetRecordOverview (counts per class, timeline page of 20), logged durably"
-        case .listLog: "ListAccessLog of a worker's record (operator), first page"
+        case .listLog: "ListAccessLog, first page of 20, by the patient of the one hot record (only patients and delegates read a log; reading it is logged)"
         }
     }
 }
@@ -160,9 +164,10 @@ enum Calls {
     }
 
     static func call(
-        _ operation: Operation, _ client: DossierClient, worker: Int, sequence: Int, prepared: Prepared?, payloads: Payloads
+        _ operation: Operation, _ client: DossierClient, worker: Int, sequence: Int, prepared: Prepared?, payloads: Payloads,
+        patient chosen: String? = nil
     ) async throws {
-        let patient = patient(worker)
+        let patient = chosen ?? patient(worker)
         switch operation {
         case .health:
             _ = try await client.health.check(.init())
@@ -208,7 +213,7 @@ enum Calls {
             })
         case .listLog:
             _ = try await client.accessLog.listAccessLog(.with {
-                $0.patientID = patient
+                $0.patientID = hotPatient
                 $0.pageSize = 20
             })
         }
