@@ -5,7 +5,7 @@ DATA       ?= ./data
 PORT       ?= 7443
 BIN        := .build/debug
 
-.PHONY: all deps build release certs run test test-interop crash-test fuzz check-runtime-deps check-generated generate clean
+.PHONY: all deps build release certs run test test-interop crash-test fuzz bench check-runtime-deps check-generated generate clean
 
 all: build
 
@@ -46,6 +46,10 @@ test: deps check-generated certs
 ## The release binaries need only what the container's runtime stage installs (CI runs it).
 check-runtime-deps: release
 	bash scripts/check-runtime-deps.sh
+
+## Every BENCHMARKS.md figure with its limits in one run (SCALE=100000 adds the scale figures).
+bench: release
+	bash scripts/bench-all.sh
 
 ## libFuzzer harnesses (Fuzz/README.md): each runs FUZZ_SECONDS (default 60) from the seed corpus.
 FUZZ_SECONDS ?= 60
