@@ -121,7 +121,7 @@ public final class DossierServer: Service {
             logger.log(level: level, "\(event)", metadata: reason.map { ["reason": "\($0)"] } ?? [:])
         }
         // A new revocation or CRL also ends the open connections it concerns.
-        revocations.onChange { transport.closeRevokedConnections() }
+        revocations.onChange { [weak transport] in transport?.closeRevokedConnections() }
         self.metricsEndpoint = MetricsEndpoint(
             calls: callMetrics, transport: { (transport.connectionCount, transport.counters.snapshot) }, store: store)
     }

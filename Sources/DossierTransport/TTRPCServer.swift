@@ -75,8 +75,9 @@ public final class TTRPCServer<Service: TTRPCService>: Sendable {
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandler(
                         NIOSSLServerHandler(
-                            context: sslContext, customVerificationCallback: verifier.callback(outcome: serials.record)))
-                    try sync.addHandler(HandshakeWatcher(timeout: handshakeTimeout, counters: counters, serials: serials))
+                            context: sslContext, customVerificationCallback: verifier.callback(recording: serials)))
+                    try sync.addHandler(
+                        HandshakeWatcher(timeout: handshakeTimeout, counters: counters, serials: serials, verifier: verifier))
                     try sync.addHandler(ByteToMessageHandler(TTRPCFrameDecoder(maxPayloadLength: limits.maxPayloadLength)))
                     try sync.addHandler(ServerConnectionHandler(service: service, limits: limits))
                 }
@@ -159,17 +160,23 @@ public final class TTRPCServer<Service: TTRPCService>: Sendable {
     }
 }
 
-/// Cancels the handshake timeout once the TLS handshake completes.
+/// Cancels the handshake timeout once the TLS handshake completes. A resumed TLS session
+/// skipped the certificate verification: the connection is held (its bytes buffered, the
+/// handshake event withheld) until the session's certificate is verified again, and closed if
+/// it is refused.
 private final class HandshakeWatcher: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     private let timeout: Scheduled<Void>
     private let counters: TransportCounters
     private let serials: PeerSerials
+    private let verifier: ClientCertificateVerifier
+    private var held: (event: Any, bytes: [NIOAny])?
 
-    init(timeout: Scheduled<Void>, counters: TransportCounters, serials: PeerSerials) {
+    init(timeout: Scheduled<Void>, counters: TransportCounters, serials: PeerSerials, verifier: ClientCertificateVerifier) {
         self.timeout = timeout
         self.counters = counters
         self.serials = serials
+        self.verifier = verifier
     }
 
     /// Errors before the handshake completed are handshake failures (this handler is removed
@@ -179,34 +186,101 @@ private final class HandshakeWatcher: ChannelInboundHandler, RemovableChannelHan
         context.fireErrorCaught(error)
     }
 
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if held != nil {
+            held?.bytes.append(data)
+        } else {
+            context.fireChannelRead(data)
+        }
+    }
+
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard case TLSUserEvent.handshakeCompleted = event else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        guard serials.wasVerified else {
+            held = (event, [])
+            verifyResumedSession(context)
+            return
+        }
+        completed(context, event)
+    }
+
+    /// Passes the handshake event on, then what was held back, then leaves the pipeline (a
+    /// removed handler's context forwards nothing).
+    private func completed(_ context: ChannelHandlerContext, _ event: Any, releasing bytes: [NIOAny] = []) {
+        counters.handshakeCompleted()
+        timeout.cancel()
         context.fireUserInboundEventTriggered(event)
-        if case TLSUserEvent.handshakeCompleted = event {
-            counters.handshakeCompleted()
-            timeout.cancel()
-            context.pipeline.syncOperations.removeHandler(self, promise: nil)
+        if !bytes.isEmpty {
+            for data in bytes { context.fireChannelRead(data) }
+            context.fireChannelReadComplete()
+        }
+        context.pipeline.syncOperations.removeHandler(self, promise: nil)
+    }
+
+    private func verifyResumedSession(_ context: ChannelHandlerContext) {
+        let loop = context.eventLoop
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
+        guard let leaf = try? context.pipeline.syncOperations.nioSSL_peerCertificate() else {
+            counters.handshakeFailed(ClientCertificateVerifier.Refusal.malformed.rawValue)
+            context.close(promise: nil)
+            return
+        }
+        let (verifier, serials) = (self.verifier, self.serials)
+        Task {
+            let result = await verifier.verifyResumed(leaf, chainVerified: serials.recordChain)
+            serials.record(result)
+            loop.execute {
+                let (handler, context) = bound.value
+                guard let held = handler.held else { return }
+                handler.held = nil
+                guard case .success = result else {
+                    handler.counters.handshakeFailed(handler.serials.refusal?.rawValue ?? "resumed_session_refused")
+                    context.close(promise: nil)
+                    return
+                }
+                handler.completed(context, held.event, releasing: held.bytes)
+            }
         }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         timeout.cancel()
+        held = nil
         context.fireChannelInactive()
     }
 }
-
 
 /// The serial numbers of one connection's verified client certificate chain, or why the
 /// handshake refused it (recorded by ClientCertificateVerifier; revocations close open
 /// connections by these serials).
 final class PeerSerials: Sendable {
-    private let state = NIOLockedValueBox(Result<[[UInt8]], ClientCertificateVerifier.Refusal>.success([]))
+    private struct State {
+        var chain: [[UInt8]] = []
+        var refusal: ClientCertificateVerifier.Refusal?
+        /// False until a verification finished: a resumed session has none.
+        var verified = false
+    }
+    private let state = NIOLockedValueBox(State())
 
-    var chain: [[UInt8]] { state.withLockedValue { (try? $0.get()) ?? [] } }
-    var refusal: ClientCertificateVerifier.Refusal? {
-        state.withLockedValue { if case .failure(let refusal) = $0 { refusal } else { nil } }
+    var chain: [[UInt8]] { state.withLockedValue { $0.chain } }
+    var refusal: ClientCertificateVerifier.Refusal? { state.withLockedValue { $0.refusal } }
+    var wasVerified: Bool { state.withLockedValue { $0.verified && $0.refusal == nil } }
+
+    /// The verified chain, recorded before revocation is checked.
+    @Sendable func recordChain(_ serials: [[UInt8]]) {
+        state.withLockedValue { $0.chain = serials }
     }
 
     @Sendable func record(_ outcome: Result<[[UInt8]], ClientCertificateVerifier.Refusal>) {
-        state.withLockedValue { $0 = outcome }
+        state.withLockedValue { state in
+            state.verified = true
+            switch outcome {
+            case .success(let chain): state.chain = chain
+            case .failure(let refusal): state.refusal = refusal
+            }
+        }
     }
 }

@@ -39,6 +39,9 @@ struct DossierBench: AsyncParsableCommand {
         switch mode {
         case "calls":
             let mix = try Mix(self.mix ?? operation ?? "health")
+            if population != nil, mix.operations.contains(.readContent) {
+                throw ValidationError("read-content needs the workers' own records (a 1 MiB document each): drop --population")
+            }
             let load = CallLoad(
                 target: target, mix: mix, connections: connections, inFlight: inFlight, warmup: warmup,
                 duration: duration, calls: calls, documents: documents, population: try population.map(Population.init))

@@ -181,7 +181,7 @@ enum Calls {
         case .deposit4k, .deposit64k, .deposit1m:
             _ = try await client.documents.depositDocument(.with {
                 $0.patientID = patient
-                $0.submission = submission("bench-\(sequence)")
+                $0.submission = submission("bench-\(ProcessInfo.processInfo.processIdentifier)-\(worker)-\(sequence)")
                 $0.content = payloads.content(operation.payloadBytes)
             })
         case .getDocument:

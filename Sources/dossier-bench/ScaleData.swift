@@ -62,10 +62,12 @@ struct ScaleLoad {
         let next = Counter(from)
         let pool = BytePool()
         let started = ContinuousClock.now
+        var clients: [DossierClient] = []
         let totals = try await withThrowingTaskGroup(of: (records: Int, documents: Int, bytes: Int).self) { group in
             for _ in 0..<connections {
                 let helpdesk = try await target.connect("operator-helpdesk")
                 let gp = try await target.connect("professional-gp")
+                clients += [helpdesk, gp]
                 for _ in 0..<inFlight {
                     group.addTask { [population, documentsPerRecord] in
                         var records = 0, documents = 0, bytes = 0
@@ -117,6 +119,7 @@ struct ScaleLoad {
             }
             return totals
         }
+        for client in clients { await client.close() }
         let seconds = Measurement.micros(ContinuousClock.now - started) / 1e6
         print(String(
             format: "loaded %d records and %d documents (%.1f MB of content) in %.0f s: %.0f records/s, %.0f documents/s, %.1f MB/s",

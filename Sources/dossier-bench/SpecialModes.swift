@@ -23,7 +23,12 @@ struct HandshakeLoad {
                         let began = ContinuousClock.now
                         do {
                             let client = try await target.connect("professional-gp")
-                            _ = try await client.health.check(.init())
+                            do {
+                                _ = try await client.health.check(.init())
+                            } catch {
+                                await client.close()
+                                throw error
+                            }
                             await client.close()
                         } catch {
                             if began >= measureFrom { measurement.errors += 1 }

@@ -1,4 +1,5 @@
 import DossierClient
+import DossierServer
 import DossierProto
 import DossierTestSupport
 import DossierWire
@@ -81,6 +82,57 @@ import Testing
         #expect(await Outcome.of(server, try pki.clientFiles(kind: "professional", id: "gp-4004", profession: "gp")).succeeded)
         await server.stop()
         pki.remove()
+    }
+
+    /// A resumed TLS session skips the certificate messages: the server verifies the session's
+    /// certificate again before serving it. OpenSSL's s_client keeps and offers the session.
+    @Test func aResumedSessionOfARevokedCertificateIsRefused() async throws {
+        let server = try await TestServer(metrics: true)
+        let files = try server.pki.clientFiles(kind: "professional", id: "gp-1001", profession: "gp")
+        let session = server.pki.directory.appendingPathComponent("session.pem").path
+        let first = try await Self.openSSLHealthCall(server, files, sessionOut: session)
+        #expect(first.contains(DossierServer.version), "a full handshake is answered")
+        #expect(FileManager.default.fileExists(atPath: session), "the server issued a session ticket")
+        let resumed = try await Self.openSSLHealthCall(server, files, sessionIn: session)
+        #expect(resumed.contains("Reused"), "the session was resumed")
+        #expect(resumed.contains(DossierServer.version), "a resumed session of a good certificate is answered")
+
+        let helpdesk = try await server.connect(kind: "operator", id: "op-1")
+        _ = try await helpdesk.admin.revokeCertificate(.with { $0.serial = try server.pki.serial(of: files) })
+        let afterRevocation = try await Self.openSSLHealthCall(server, files, sessionIn: session)
+        #expect(afterRevocation.contains("Reused"), "the session was resumed")
+        #expect(!afterRevocation.contains(DossierServer.version), "no answer on a resumed session of a revoked certificate")
+        #expect(try await Self.handshakeFailures(server, reason: "certificate_revoked") == 1)
+        await server.stop()
+    }
+
+    /// Runs `openssl s_client` (a Debian package `make test` installs): one Health call as a
+    /// raw ttrpc frame, then a second of reading; returns what it printed.
+    static func openSSLHealthCall(_ server: TestServer, _ files: TLSFiles, sessionOut: String? = nil, sessionIn: String? = nil) async throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        var arguments = ["s_client", "-connect", "127.0.0.1:\(server.port)", "-CAfile", files.trustRoots, "-tls1_3"]
+        if let sessionIn {
+            arguments += ["-sess_in", sessionIn]
+        } else {
+            arguments += ["-cert", files.certificateChain, "-key", files.privateKey]
+        }
+        if let sessionOut { arguments += ["-sess_out", sessionOut] }
+        process.arguments = arguments
+        let input = Pipe()
+        let output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        // Health/Check on stream 1: header (length 26, stream 1, request) and the envelope.
+        let frame: [UInt8] = [0, 0, 0, 26, 0, 0, 0, 1, 1, 0, 0x0a, 17] + Array("dossier.v1.Health".utf8) + [0x12, 5] + Array("Check".utf8)
+        try input.fileHandleForWriting.write(contentsOf: frame)
+        try await Task.sleep(for: .seconds(1))
+        try input.fileHandleForWriting.close()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// The `dossier_handshake_failures_total` counters, summed (or for one reason).
