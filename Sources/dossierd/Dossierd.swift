@@ -122,7 +122,7 @@ extension Settings {
             transport: ServerTransportConfiguration(
                 host: host, port: port, tls: TLSFiles(certificateChain: cert, privateKey: key, trustRoots: clientCA),
                 allowTLS12: allowTLS12, limits: limits),
-            store: StoreConfiguration(path: dataDir, threads: storageThreads),
+            store: StoreConfiguration(path: dataDir, threads: storageThreads, blockCacheBytes: blockCacheMB << 20),
             policy: RecordPolicy(objectionPeriod: objectionPeriodDays * 86_400, retentionPeriod: retentionDays * 86_400))
         configuration.documents.maxDocumentSize = maxDocumentBytes
         configuration.logSigningKeyPath = logSigningKey

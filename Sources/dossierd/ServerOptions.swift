@@ -25,6 +25,7 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "Seconds calls in flight may take to finish at shutdown. [30]") var drainTimeout: Double?
     @Option(help: "Largest ttrpc frame payload in bytes (at least 4 MiB: uploads send 1 MiB chunks). [4194304]") var maxFrameBytes: Int?
     @Option(help: "Storage threads (blocking RocksDB work; more = more group commit). [32]") var storageThreads: Int?
+    @Option(help: "RocksDB block cache in MiB, shared by all column families. [256]") var blockCacheMb: Int?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. [info]") var logLevel: String?
     @Option(help: "Log format: text (human) or json (one object per line, for log shippers). [text]") var logFormat: String?
     @Option(help: "Profession × document-class matrix, JSON (docs/ACCESS-MATRIX.md). [the shipped one]") var accessMatrix: String?
@@ -91,6 +92,7 @@ struct ServerOptions: ParsableArguments {
         settings.maxInFlight = try int("max-in-flight", maxInFlight, 128)
         settings.maxConnections = try int("max-connections", maxConnections, 4096)
         settings.storageThreads = try int("storage-threads", storageThreads, 32)
+        settings.blockCacheMB = try int("block-cache-mb", blockCacheMb, 256)
         settings.handshakeTimeout = try double("handshake-timeout", handshakeTimeout, 10)
         settings.idleTimeout = try double("idle-timeout", idleTimeout, 300)
         settings.drainTimeout = try double("drain-timeout", drainTimeout, 30)
@@ -131,13 +133,13 @@ struct ServerOptions: ParsableArguments {
 struct Settings {
     static let names: Set<String> = [
         "host", "port", "data-dir", "cert", "key", "client-ca", "crl", "allow-tls12", "objection-period-days", "retention-days",
-        "max-in-flight", "max-connections", "storage-threads", "handshake-timeout", "idle-timeout", "drain-timeout",
+        "max-in-flight", "max-connections", "storage-threads", "block-cache-mb", "handshake-timeout", "idle-timeout", "drain-timeout",
         "max-frame-bytes", "log-level", "log-format", "access-matrix", "log-signing-key",
         "master-key", "previous-master-key", "backup-dir", "metrics-host", "metrics-port", "max-document-bytes",
     ]
 
     var host = "", port = 0, dataDir = "", cert = "", key = "", clientCA = "", crl: String?, allowTLS12 = false
-    var objectionPeriodDays = 0.0, retentionDays = 0.0, maxInFlight = 0, maxConnections = 0, storageThreads = 0
+    var objectionPeriodDays = 0.0, retentionDays = 0.0, maxInFlight = 0, maxConnections = 0, storageThreads = 0, blockCacheMB = 0
     var handshakeTimeout = 0.0, idleTimeout = 0.0, drainTimeout = 0.0, maxFrameBytes = 0
     var logLevel = "", logFormat = ""
     var accessMatrix: String?, logSigningKey: String?, masterKey: String?, previousMasterKey: String?, backupDir: String?
@@ -152,6 +154,7 @@ struct Settings {
         guard maxInFlight > 0, maxConnections > 0, storageThreads > 0, maxDocumentBytes > 0 else {
             throw ValidationError("limits and thread counts must be positive")
         }
+        guard (8...65_536).contains(blockCacheMB) else { throw ValidationError("block-cache-mb must be 8 to 65536") }
         guard handshakeTimeout > 0, idleTimeout > 0, drainTimeout >= 0 else { throw ValidationError("timeouts must be positive") }
         guard maxFrameBytes >= 4 << 20, maxFrameBytes <= 64 << 20 else {
             throw ValidationError("max-frame-bytes must be 4 MiB to 64 MiB (uploads send 1 MiB chunks; deposits up to 3 MiB)")
@@ -168,7 +171,7 @@ struct Settings {
             ("host", host), ("port", "\(port)"), ("data-dir", dataDir), ("cert", cert), ("key", key), ("client-ca", clientCA),
             ("crl", crl ?? "(none)"), ("allow-tls12", "\(allowTLS12)"), ("objection-period-days", "\(objectionPeriodDays)"),
             ("retention-days", "\(retentionDays)"), ("max-in-flight", "\(maxInFlight)"), ("max-connections", "\(maxConnections)"),
-            ("storage-threads", "\(storageThreads)"), ("handshake-timeout", "\(handshakeTimeout)"),
+            ("storage-threads", "\(storageThreads)"), ("block-cache-mb", "\(blockCacheMB)"), ("handshake-timeout", "\(handshakeTimeout)"),
             ("idle-timeout", "\(idleTimeout)"), ("drain-timeout", "\(drainTimeout)"), ("max-frame-bytes", "\(maxFrameBytes)"), ("log-level", logLevel), ("log-format", logFormat),
             ("access-matrix", accessMatrix ?? "(shipped)"), ("log-signing-key", logSigningKey ?? "(<data-dir>/log-signing-key)"),
             ("master-key", masterKey ?? "(<data-dir>/master-key)"), ("previous-master-key", previousMasterKey ?? "(none)"),
