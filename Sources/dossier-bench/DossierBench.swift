@@ -28,6 +28,7 @@ struct DossierBench: AsyncParsableCommand {
     @Option(help: "Records loaded by --mode load, as prefix:count; in calls mode each call then picks one at random.") var population: String?
     @Option(help: "Load mode: documents deposited per record.") var documentsPerRecord = 10
     @Option(help: "Load mode: first record index (grows a population loaded up to it).") var loadFrom = 0
+    @Flag(help: "Load mode: contents of 1-2 KiB instead of the realistic spread (10 M documents on a small disk).") var smallContents = false
     @Option(help: "Large-document mode: size in MiB.") var largeSize = 64
     @Option(help: "Large-document mode: 1 MiB ranges in flight while downloading.") var window = 8
 
@@ -59,7 +60,7 @@ struct DossierBench: AsyncParsableCommand {
             guard let population else { throw ValidationError("load needs --population prefix:count") }
             try await ScaleLoad(
                 target: target, population: try Population(population), documentsPerRecord: documentsPerRecord,
-                connections: connections, inFlight: inFlight, from: loadFrom
+                connections: connections, inFlight: inFlight, from: loadFrom, smallContents: smallContents
             ).run()
         case "handshake":
             let measurement = try await HandshakeLoad(target: target, workers: connections, warmup: warmup, duration: duration).run()

@@ -40,6 +40,9 @@ struct ScaleLoad {
     let inFlight: Int
     /// First index to load (to grow a population already loaded up to it).
     let from: Int
+    /// Contents of 1–2 KiB instead of the realistic spread, for populations whose contents
+    /// would not fit the disk (10 M documents); metadata and every other write stay the same.
+    let smallContents: Bool
 
     /// Content size of document `n` of record `index`: 80 % 1–8 KiB (letters, results,
     /// prescriptions), 19 % 8–64 KiB (reports as PDF), 1 % 256 KiB (small imaging reports);
@@ -69,7 +72,7 @@ struct ScaleLoad {
                 let gp = try await target.connect("professional-gp")
                 clients += [helpdesk, gp]
                 for _ in 0..<inFlight {
-                    group.addTask { [population, documentsPerRecord] in
+                    group.addTask { [population, documentsPerRecord, smallContents] in
                         var records = 0, documents = 0, bytes = 0
                         while true {
                             let index = next.next()
@@ -83,7 +86,7 @@ struct ScaleLoad {
                             })
                             records += 1
                             for n in 0..<documentsPerRecord {
-                                let size = Self.size(index, n)
+                                let size = smallContents ? 1024 + Self.size(index, n) % 1024 : Self.size(index, n)
                                 _ = try await gp.documents.depositDocument(.with {
                                     $0.patientID = patient
                                     $0.submission = .with {
