@@ -107,7 +107,8 @@ import Testing
     }
 
     /// Runs `openssl s_client` (a Debian package `make test` installs): one Health call as a
-    /// raw ttrpc frame, then a second of reading; returns what it printed.
+    /// raw ttrpc frame, reading until the answer or the end of the connection; returns what it
+    /// printed.
     static func openSSLHealthCall(_ server: TestServer, _ files: TLSFiles, sessionOut: String? = nil, sessionIn: String? = nil) async throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
@@ -124,15 +125,23 @@ import Testing
         process.standardInput = input
         process.standardOutput = output
         process.standardError = output
+        let printed = OutputBuffer()
+        output.fileHandleForReading.readabilityHandler = { handle in printed.append(handle.availableData) }
         try process.run()
         // Health/Check on stream 1: header (length 26, stream 1, request) and the envelope.
         let frame: [UInt8] = [0, 0, 0, 26, 0, 0, 0, 1, 1, 0, 0x0a, 17] + Array("dossier.v1.Health".utf8) + [0x12, 5] + Array("Check".utf8)
         try input.fileHandleForWriting.write(contentsOf: frame)
-        try await Task.sleep(for: .seconds(1))
-        try input.fileHandleForWriting.close()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
+        // Until the answer came or the server closed the connection (s_client then exits); at
+        // most 15 s, for a loaded machine.
+        let deadline = ContinuousClock.now + .seconds(15)
+        while process.isRunning, !printed.text.contains(DossierServer.version), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        try? input.fileHandleForWriting.close()
         process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        output.fileHandleForReading.readabilityHandler = nil
+        printed.append(output.fileHandleForReading.readDataToEndOfFile())
+        return printed.text
     }
 
     /// The `dossier_handshake_failures_total` counters, summed (or for one reason).
@@ -143,6 +152,24 @@ import Testing
             .filter { $0.hasPrefix("dossier_handshake_failures_total{reason=\"\(reason.map { $0 + "\"" } ?? "")") }
             .compactMap { Int($0.split(separator: " ").last ?? "") }
             .reduce(0, +)
+    }
+}
+
+/// What a child process printed so far, filled from its pipe's handler thread.
+final class OutputBuffer: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+
+    func append(_ more: Data) {
+        lock.lock()
+        data.append(more)
+        lock.unlock()
+    }
+
+    var text: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return String(decoding: data, as: UTF8.self)
     }
 }
 
