@@ -62,6 +62,11 @@ public final class DossierStore: Sendable {
         for name in Keys.Family.all {
             options.columnFamilies[name] = ColumnFamilyOptions()
         }
+        // Contents are sealed (random bytes: compression is wasted work) and large: their
+        // pieces live in blob files, written once at flush and never rewritten by compaction
+        // (only blob garbage collection moves the live ones out of old files).
+        options.columnFamilies[Keys.Family.contents] = ColumnFamilyOptions(
+            enableBlobFiles: true, minBlobSize: 4096, compression: .none)
         database = try Database.open(path: configuration.path, options: options)
         do {
             masterKey = try configuration.masterKey ?? MasterKey.load(path: configuration.path + "/master-key", create: true)
