@@ -153,4 +153,15 @@ extension Database {
             try ffiTry { rocksdb_write(db, writeOptions, batch.pointer, $0) }
         }
     }
+
+    /// Fsyncs the write-ahead log: every write that returned before this call survives a
+    /// crash once it returns. With `write(_:sync: false)` under a lock and this after the
+    /// lock is released, a writer holds its lock only for the write, not for the fsync,
+    /// and the next writer's batch can share the fsync. (Readers may see such a write
+    /// before it is durable.)
+    public func syncWAL() throws {
+        try core.withDatabase { db, _ in
+            try ffiTry { rocksdb_flush_wal(db, 1, $0) }
+        }
+    }
 }

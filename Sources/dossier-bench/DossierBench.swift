@@ -31,6 +31,7 @@ struct DossierBench: AsyncParsableCommand {
     @Flag(help: "Load mode: contents of 1-2 KiB instead of the realistic spread (10 M documents on a small disk).") var smallContents = false
     @Option(help: "Large-document mode: size in MiB.") var largeSize = 64
     @Option(help: "Large-document mode: 1 MiB ranges in flight while downloading.") var window = 8
+    @Option(help: "Large-document mode: chunks in flight while uploading (1: one at a time).") var uploadWindow = 4
 
     func run() async throws {
         guard let colon = server.lastIndex(of: ":"), let port = Int(server[server.index(after: colon)...]) else {
@@ -66,8 +67,8 @@ struct DossierBench: AsyncParsableCommand {
             let measurement = try await HandshakeLoad(target: target, workers: connections, warmup: warmup, duration: duration).run()
             Report(setting: ["workers": "\(connections)"]).print("handshake", measurement, seconds: duration, unit: "connections")
         case "large-document":
-            try await LargeDocument(target: target, size: largeSize << 20, window: window)
-                .run(report: Report(setting: ["size_mib": "\(largeSize)", "window": "\(window)"]))
+            try await LargeDocument(target: target, size: largeSize << 20, window: window, uploadWindow: uploadWindow)
+                .run(report: Report(setting: ["size_mib": "\(largeSize)", "window": "\(window)", "upload_window": "\(uploadWindow)"]))
         case "tls-stream":
             try await TLSStream(certs: certs, size: largeSize << 20).run(report: Report(setting: ["size_mib": "\(largeSize)"]))
         default:

@@ -55,6 +55,8 @@ struct LargeDocument {
     let target: Target
     let size: Int
     let window: Int
+    /// Chunks in flight (the server applies them in offset order).
+    let uploadWindow: Int
 
     func run(report: Report) async throws {
         let helpdesk = try await target.connect("operator-helpdesk")
@@ -72,18 +74,28 @@ struct LargeDocument {
             $0.expectedSha256 = Data(SHA256.hash(data: content))
         })
         let chunk = Int(created.upload.maxChunkSize == 0 ? 1 << 20 : created.upload.maxChunkSize)
-        var offset = 0
         var chunkLatencies: [Double] = []
-        while offset < size {
-            let end = min(size, offset + chunk)
-            let began = ContinuousClock.now
-            _ = try await gp.documents.uploadChunk(.with {
-                $0.uploadID = created.upload.uploadID
-                $0.offset = UInt64(offset)
-                $0.data = content[offset..<end]
-            })
-            chunkLatencies.append(Measurement.micros(ContinuousClock.now - began))
-            offset = end
+        var offset = 0
+        try await withThrowingTaskGroup(of: Double.self) { group in
+            func submit() {
+                let start = offset
+                let end = min(size, start + chunk)
+                offset = end
+                group.addTask {
+                    let began = ContinuousClock.now
+                    _ = try await gp.documents.uploadChunk(.with {
+                        $0.uploadID = created.upload.uploadID
+                        $0.offset = UInt64(start)
+                        $0.data = content[start..<end]
+                    })
+                    return Measurement.micros(ContinuousClock.now - began)
+                }
+            }
+            while offset < size && offset < uploadWindow * chunk { submit() }
+            for try await micros in group {
+                chunkLatencies.append(micros)
+                if offset < size { submit() }
+            }
         }
         let document = try await gp.documents.completeUpload(.with { $0.uploadID = created.upload.uploadID }).document
         let uploadSeconds = Measurement.micros(ContinuousClock.now - uploadStart) / 1e6
@@ -123,8 +135,8 @@ struct LargeDocument {
         await gp.close()
         guard received == content else { throw BenchError("the downloaded content differs from the uploaded one") }
         let megabytes = Double(size) / 1e6
-        print(String(format: "large document %d MiB: upload %.2f s = %.0f MB/s (chunks of %d KiB), download %.2f s = %.0f MB/s (%d ranges of 1 MiB in flight), content identical",
-                     size >> 20, uploadSeconds, megabytes / uploadSeconds, chunk >> 10, downloadSeconds, megabytes / downloadSeconds, window))
+        print(String(format: "large document %d MiB: upload %.2f s = %.0f MB/s (chunks of %d KiB, %d in flight), download %.2f s = %.0f MB/s (%d ranges of 1 MiB in flight), content identical",
+                     size >> 20, uploadSeconds, megabytes / uploadSeconds, chunk >> 10, uploadWindow, downloadSeconds, megabytes / downloadSeconds, window))
         report.print("upload-chunk", Measurement(latenciesMicros: chunkLatencies, bytesPerCall: chunk), seconds: uploadSeconds)
         report.print("download-range", Measurement(latenciesMicros: readLatencies, bytesPerCall: range), seconds: downloadSeconds)
     }

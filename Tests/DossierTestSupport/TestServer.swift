@@ -16,7 +16,7 @@ public final class TestServer: Sendable {
         pki: TestPKI? = nil, dataDirectory: String? = nil, policy: RecordPolicy = .init(),
         presenceCodes: PresenceCodePolicy = .init(), accessMatrix: AccessMatrixFile? = nil, logger: Logger? = nil,
         backupRoot: String? = nil, metrics: Bool = false, masterKey: MasterKey? = nil, previousMasterKey: MasterKey? = nil,
-        crlPath: String? = nil, maintenanceInterval: Duration? = nil
+        crlPath: String? = nil, maintenanceInterval: Duration? = nil, documents: DocumentPolicy = .init()
     ) async throws {
         let pki = try pki ?? TestPKI()
         let dataDirectory = dataDirectory
@@ -27,6 +27,7 @@ public final class TestServer: Sendable {
                 path: dataDirectory, threads: 8, blockCacheBytes: 8 << 20, masterKey: masterKey, previousMasterKey: previousMasterKey),
             policy: policy, eventLoopThreads: 2)
         configuration.presenceCodes = presenceCodes
+        configuration.documents = documents
         if let accessMatrix { configuration.accessMatrix = accessMatrix }
         configuration.backupRoot = backupRoot
         configuration.crlPath = crlPath

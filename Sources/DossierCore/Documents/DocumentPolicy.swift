@@ -12,6 +12,8 @@ public struct DocumentPolicy: Sendable, Hashable {
     public var uploadIdleTimeout: TimeInterval = 24 * 3_600
     /// Open upload sessions per caller and record.
     public var maxOpenUploads: Int = 8
+    /// How long a chunk sent ahead of the committed size waits for the chunks before it.
+    public var chunkOrderWait: Duration = .seconds(5)
 
     public init() {}
 }

@@ -13,6 +13,8 @@ public struct DocumentService: Sendable {
     public let makeHasher: ContentHasherFactory
     public let clock: @Sendable () -> Date
     let randomSuffix: @Sendable () -> String
+    /// Open uploads' committed sizes and running hashes (memory only).
+    let uploadProgress = UploadProgress()
 
     public init(
         repository: any RecordRepository & UploadRepository, policy: DocumentPolicy, matrix: @escaping @Sendable () -> AccessMatrix,

@@ -21,7 +21,7 @@ extension DocumentService {
         let id = "u-" + Self.randomHex(bytes: 12)
         let policy = self.policy
         let operation: DocumentOperation = replaces == nil ? .deposit : .change
-        return try await perform(.createUpload, operation, on: patient, by: caller, at: now) { tx, context in
+        let start = try await perform(.createUpload, operation, on: patient, by: caller, at: now) { tx, context -> UploadStart in
             if let replaces {
                 try DocumentService.requireCurrent(try context.changeable(replaces, in: &tx))
             }
@@ -46,10 +46,15 @@ extension DocumentService {
             tx.documentChanges.uploads[id] = session
             return .session(session)
         }
+        if case .session(let session) = start, session.id == id {
+            uploadProgress.started(id, hasher: makeHasher())
+        }
+        return start
     }
 
-    /// Appends a chunk at `offset` (which must be the committed size). Not logged: the session
-    /// was, and its completion will be.
+    /// Appends a chunk at `offset`, the committed size. A chunk past the committed size (sent
+    /// while the ones before it are still in flight) waits up to `policy.chunkOrderWait` for
+    /// them to commit. Not logged: the session was, and its completion will be.
     public func appendChunk(uploadID: String, offset: UInt64, data: [UInt8], by caller: Principal) async throws -> UploadSession {
         let now = clock()
         guard !uploadID.isEmpty else { throw DossierError.missingField("upload_id") }
@@ -58,23 +63,56 @@ extension DocumentService {
             throw DocumentValidation.invalid("a chunk is at most \(policy.maxChunk) bytes", "CHUNK_TOO_LARGE", "data")
         }
         let idle = policy.uploadIdleTimeout
-        return try await uploads.changeUpload(uploadID) { change in
-            var session = try Self.ownSession(change.current, caller, now)
-            guard session.state == .open else { throw Self.notOpen }
-            guard offset == session.committedSize else {
-                throw DossierError(
-                    .failedPrecondition, "offset must equal the committed size \(session.committedSize)",
-                    reason: "UPLOAD_OFFSET_MISMATCH", field: "offset")
+        let progress = uploadProgress
+        let deadline = ContinuousClock.now + policy.chunkOrderWait
+        while true {
+            do {
+                let session = try await uploads.changeUpload(uploadID) { change in
+                    var session = try Self.ownSession(change.current, caller, now)
+                    guard session.state == .open else { throw Self.notOpen }
+                    guard offset >= session.committedSize else { throw Self.offsetMismatch(session.committedSize) }
+                    guard offset + UInt64(data.count) <= session.declaredSize else {
+                        throw DocumentValidation.invalid("the chunk goes past declared_size", "UPLOAD_SIZE_EXCEEDED", "data")
+                    }
+                    guard offset == session.committedSize else { throw ChunkAhead(committed: session.committedSize) }
+                    change.chunk = (session.content, offset, data)
+                    session.committedSize += UInt64(data.count)
+                    session.expiresAt = now + idle
+                    change.updated = session
+                    let size = session.committedSize
+                    change.written = { progress.committed(uploadID, size: size) }
+                    return session
+                }
+                await progress.hash(uploadID, offset: offset, data: data, timeout: policy.chunkOrderWait)
+                return session
+            } catch let ahead as ChunkAhead {
+                let remaining = deadline - ContinuousClock.now
+                guard remaining > .zero,
+                    await progress.waitForTurn(uploadID, offset: offset, known: ahead.committed, timeout: remaining)
+                else {
+                    throw DossierError(
+                        .failedPrecondition,
+                        "offset is past the committed size \(ahead.committed) and the chunks before it did not arrive",
+                        reason: "UPLOAD_OFFSET_MISMATCH", field: "offset")
+                }
+            } catch let error as DossierError where error.reason == "UPLOAD_OFFSET_MISMATCH" {
+                throw error  // a late or repeated chunk: the ones in flight behind it keep their turn
+            } catch {
+                progress.failed(uploadID)
+                throw error
             }
-            guard session.committedSize + UInt64(data.count) <= session.declaredSize else {
-                throw DocumentValidation.invalid("the chunk goes past declared_size", "UPLOAD_SIZE_EXCEEDED", "data")
-            }
-            change.chunk = (session.content, offset, data)
-            session.committedSize += UInt64(data.count)
-            session.expiresAt = now + idle
-            change.updated = session
-            return session
         }
+    }
+
+    /// Thrown inside the upload's lock when a chunk is past the committed size.
+    private struct ChunkAhead: Error {
+        let committed: UInt64
+    }
+
+    static func offsetMismatch(_ committed: UInt64) -> DossierError {
+        DossierError(
+            .failedPrecondition, "offset must equal the committed size \(committed)", reason: "UPLOAD_OFFSET_MISMATCH",
+            field: "offset")
     }
 
     /// A session's state (creator only).
@@ -91,6 +129,8 @@ extension DocumentService {
         let now = clock()
         try DocumentValidation.checkHash(expectedSHA256, field: "expected_sha256")
         let session = try await upload(uploadID, by: caller)
+        let running = session.committedSize == session.declaredSize
+            ? uploadProgress.finish(uploadID, size: session.declaredSize) : nil
         let suffix = randomSuffix()
         let makeHasher = self.makeHasher
         let chunk = policy.maxChunk
@@ -112,15 +152,20 @@ extension DocumentService {
                 throw DocumentValidation.invalid("expected_sha256 differs from the one given at creation", "HASH_MISMATCH", "expected_sha256")
             }
             guard let expected = expectedSHA256 ?? session.expectedSHA256 else { throw DossierError.missingField("expected_sha256") }
-            let hasher = makeHasher()
-            var offset: UInt64 = 0
-            while offset < session.declaredSize {
-                let bytes = try tx.storage.readContent(session.content, offset: offset, length: chunk)
-                guard !bytes.isEmpty else { throw DossierError(.internalError, "an upload's chunks are missing") }
-                hasher.update(bytes[...])
-                offset += UInt64(bytes.count)
+            // The running hash of the chunks as they were accepted; the content is read back
+            // only without one, and before refusing (a refusal must not rest on memory alone).
+            var hash = running ?? []
+            if hash != expected {
+                let hasher = makeHasher()
+                var offset: UInt64 = 0
+                while offset < session.declaredSize {
+                    let bytes = try tx.storage.readContent(session.content, offset: offset, length: chunk)
+                    guard !bytes.isEmpty else { throw DossierError(.internalError, "an upload's chunks are missing") }
+                    hasher.update(bytes[...])
+                    offset += UInt64(bytes.count)
+                }
+                hash = hasher.finish()
             }
-            let hash = hasher.finish()
             guard hash == expected else {
                 throw DocumentValidation.invalid("the uploaded content does not match expected_sha256", "HASH_MISMATCH", "expected_sha256")
             }
@@ -160,6 +205,7 @@ extension DocumentService {
                 guard session.state == .open else { throw Self.notOpen }
                 tx.documentChanges.deletedUploads.append(session)
             })
+        uploadProgress.forget(uploadID)
     }
 
     static let notOpen = DossierError(.failedPrecondition, "the upload is not open", reason: "UPLOAD_NOT_OPEN")

@@ -57,6 +57,8 @@ public struct UploadChunkChange: Sendable {
     public var updated: UploadSession?
     /// Bytes to append at `updated.committedSize - data.count`.
     public var chunk: (content: ContentID, offset: UInt64, data: [UInt8])?
+    /// Called once the change is written, before it is made durable, outside the lock.
+    public var written: (@Sendable () -> Void)?
 
     public init(current: UploadSession?) {
         self.current = current
@@ -67,7 +69,8 @@ public struct UploadChunkChange: Sendable {
 /// is not logged, but is serialized with the record's transactions (completion reads the
 /// chunks).
 public protocol UploadRepository: Sendable {
-    /// Runs `body` with the session `id` locked, then durably stores what it staged.
+    /// Runs `body` with the session `id` locked, writes what it staged, releases the lock,
+    /// calls `written`, then makes the write durable before returning.
     func changeUpload<T: Sendable>(
         _ id: String, _ body: @escaping @Sendable (inout UploadChunkChange) throws -> T
     ) async throws -> T

@@ -66,11 +66,16 @@ public enum Dossier_V1_Documents {
         /// RESOURCE_EXHAUSTED "TOO_MANY_UPLOADS" past the caller's limit of open sessions.
         public static let createUpload = RPCMethodName(service: "dossier.v1.Documents", method: "CreateUpload")
         /// Appends one chunk (1 byte to 1 MiB) to an open upload at `offset`, which must equal the
-        /// session's committed size. The chunk is durable when the call returns. Only the session's
-        /// creator may call it; anyone else gets NOT_FOUND. Not logged individually in the access log.
-        /// Errors: FAILED_PRECONDITION "UPLOAD_OFFSET_MISMATCH" (call GetUpload and resume from its
-        /// committed size), "UPLOAD_NOT_OPEN"; INVALID_ARGUMENT "CHUNK_TOO_LARGE", "UPLOAD_SIZE_EXCEEDED"
-        /// (past `declared_size`); NOT_FOUND "UPLOAD_NOT_FOUND" (unknown, aborted or expired).
+        /// session's committed size. The chunk is durable when the call returns. Several chunks of one
+        /// upload may be in flight at once: a chunk whose `offset` is past the committed size waits (up
+        /// to 5 s) for the chunks before it, so chunks sent back to back are applied in offset order
+        /// whatever order they arrive in. Only the session's creator may call it; anyone else gets
+        /// NOT_FOUND. Not logged individually in the access log.
+        /// Errors: FAILED_PRECONDITION "UPLOAD_OFFSET_MISMATCH" (an offset below the committed size, or
+        /// past it when the chunks before did not arrive in time, or failed: call GetUpload and resume
+        /// from its committed size), "UPLOAD_NOT_OPEN"; INVALID_ARGUMENT "CHUNK_TOO_LARGE",
+        /// "UPLOAD_SIZE_EXCEEDED" (past `declared_size`); NOT_FOUND "UPLOAD_NOT_FOUND" (unknown, aborted
+        /// or expired).
         public static let uploadChunk = RPCMethodName(service: "dossier.v1.Documents", method: "UploadChunk")
         /// Reads an upload session's state, notably the committed size to resume from after a dropped
         /// connection. Creator only (others: NOT_FOUND).
@@ -164,11 +169,16 @@ public protocol Dossier_V1_DocumentsService<Context>: Sendable {
     /// RESOURCE_EXHAUSTED "TOO_MANY_UPLOADS" past the caller's limit of open sessions.
     func createUpload(_ request: Dossier_V1_CreateUploadRequest, context: Context) async throws -> Dossier_V1_CreateUploadResponse
     /// Appends one chunk (1 byte to 1 MiB) to an open upload at `offset`, which must equal the
-    /// session's committed size. The chunk is durable when the call returns. Only the session's
-    /// creator may call it; anyone else gets NOT_FOUND. Not logged individually in the access log.
-    /// Errors: FAILED_PRECONDITION "UPLOAD_OFFSET_MISMATCH" (call GetUpload and resume from its
-    /// committed size), "UPLOAD_NOT_OPEN"; INVALID_ARGUMENT "CHUNK_TOO_LARGE", "UPLOAD_SIZE_EXCEEDED"
-    /// (past `declared_size`); NOT_FOUND "UPLOAD_NOT_FOUND" (unknown, aborted or expired).
+    /// session's committed size. The chunk is durable when the call returns. Several chunks of one
+    /// upload may be in flight at once: a chunk whose `offset` is past the committed size waits (up
+    /// to 5 s) for the chunks before it, so chunks sent back to back are applied in offset order
+    /// whatever order they arrive in. Only the session's creator may call it; anyone else gets
+    /// NOT_FOUND. Not logged individually in the access log.
+    /// Errors: FAILED_PRECONDITION "UPLOAD_OFFSET_MISMATCH" (an offset below the committed size, or
+    /// past it when the chunks before did not arrive in time, or failed: call GetUpload and resume
+    /// from its committed size), "UPLOAD_NOT_OPEN"; INVALID_ARGUMENT "CHUNK_TOO_LARGE",
+    /// "UPLOAD_SIZE_EXCEEDED" (past `declared_size`); NOT_FOUND "UPLOAD_NOT_FOUND" (unknown, aborted
+    /// or expired).
     func uploadChunk(_ request: Dossier_V1_UploadChunkRequest, context: Context) async throws -> Dossier_V1_UploadChunkResponse
     /// Reads an upload session's state, notably the committed size to resume from after a dropped
     /// connection. Creator only (others: NOT_FOUND).
@@ -367,11 +377,16 @@ public struct Dossier_V1_DocumentsClient<Transport: RPCUnaryTransport>: Sendable
     }
 
     /// Appends one chunk (1 byte to 1 MiB) to an open upload at `offset`, which must equal the
-    /// session's committed size. The chunk is durable when the call returns. Only the session's
-    /// creator may call it; anyone else gets NOT_FOUND. Not logged individually in the access log.
-    /// Errors: FAILED_PRECONDITION "UPLOAD_OFFSET_MISMATCH" (call GetUpload and resume from its
-    /// committed size), "UPLOAD_NOT_OPEN"; INVALID_ARGUMENT "CHUNK_TOO_LARGE", "UPLOAD_SIZE_EXCEEDED"
-    /// (past `declared_size`); NOT_FOUND "UPLOAD_NOT_FOUND" (unknown, aborted or expired).
+    /// session's committed size. The chunk is durable when the call returns. Several chunks of one
+    /// upload may be in flight at once: a chunk whose `offset` is past the committed size waits (up
+    /// to 5 s) for the chunks before it, so chunks sent back to back are applied in offset order
+    /// whatever order they arrive in. Only the session's creator may call it; anyone else gets
+    /// NOT_FOUND. Not logged individually in the access log.
+    /// Errors: FAILED_PRECONDITION "UPLOAD_OFFSET_MISMATCH" (an offset below the committed size, or
+    /// past it when the chunks before did not arrive in time, or failed: call GetUpload and resume
+    /// from its committed size), "UPLOAD_NOT_OPEN"; INVALID_ARGUMENT "CHUNK_TOO_LARGE",
+    /// "UPLOAD_SIZE_EXCEEDED" (past `declared_size`); NOT_FOUND "UPLOAD_NOT_FOUND" (unknown, aborted
+    /// or expired).
     public func uploadChunk(_ request: Dossier_V1_UploadChunkRequest, options: RPCCallOptions = RPCCallOptions()) async throws -> Dossier_V1_UploadChunkResponse {
         let response = try await transport.unary(Dossier_V1_Documents.Method.uploadChunk, payload: try request.serializedBytes(), options: options)
         return try Dossier_V1_UploadChunkResponse(serializedBytes: response)
