@@ -39,18 +39,38 @@ enum Transfer {
         // A session created earlier with the same client id resumes where it stopped.
         var offset = Int(session.committedSize)
         let chunk = Int(session.maxChunkSize == 0 ? 1 << 20 : session.maxChunkSize)
-        while offset < content.count {
-            let end = min(content.count, offset + chunk)
-            _ = try await client.documents.uploadChunk(.with {
-                $0.uploadID = session.uploadID
-                $0.offset = UInt64(offset)
-                $0.data = Data(content[offset..<end])
-            }, options: options)
-            offset = end
-            Output.progress(UInt64(offset), of: UInt64(content.count), "upload")
+        // Several chunks in flight (the server applies them in offset order): the next ones
+        // travel while the server makes the previous ones durable.
+        try await withThrowingTaskGroup(of: UInt64.self) { group in
+            func send() {
+                let start = offset
+                let end = min(content.count, start + chunk)
+                offset = end
+                group.addTask {
+                    try await client.documents.uploadChunk(.with {
+                        $0.uploadID = session.uploadID
+                        $0.offset = UInt64(start)
+                        $0.data = Data(content[start..<end])
+                    }, options: options).committedSize
+                }
+            }
+            var inFlight = 0
+            while offset < content.count && inFlight < chunksInFlight {
+                send()
+                inFlight += 1
+            }
+            var shown: UInt64 = 0
+            for try await committed in group {
+                shown = max(shown, committed)
+                Output.progress(shown, of: UInt64(content.count), "upload")
+                if offset < content.count { send() }
+            }
         }
         return try await client.documents.completeUpload(.with { $0.uploadID = session.uploadID }, options: options).document
     }
+
+    /// Upload chunks sent before the first is acknowledged.
+    static let chunksInFlight = 4
 
     static func fetch(_ client: DossierClient, patientID: String, documentID: String, options: RPCCallOptions) async throws -> [UInt8] {
         var bytes: [UInt8] = []
