@@ -227,10 +227,10 @@ extension DossierStore: UploadRepository {
                     PatientID(rawValue: String(decoding: $0, as: UTF8.self))
                 } : nil
             let lockKeys = owner.map { [$0.rawValue] } ?? []
-            // The record's lock covers the checks and the write, not the fsync: the next chunk
-            // of a pipelined upload (or the record's next transaction) is written while this
-            // one's fsync runs, and they may share it. Nothing is acknowledged before it.
-            let (result, written) = try locks.withLocks(for: lockKeys) {
+            // The record's lock covers the checks and the write, not the fsync (WALSync): the
+            // next chunk of a pipelined upload (or the record's next transaction) is written
+            // while this one's fsync runs, and they may share it. Nothing is acknowledged before it.
+            let (result, ticket, written) = try locks.withLocks(for: lockKeys) {
                 let current = try owner.flatMap { try documentStorage($0).upload(id) }
                 var change = UploadChunkChange(current: current)
                 let result = try body(&change)
@@ -242,13 +242,12 @@ extension DossierStore: UploadRepository {
                         try stageContent(chunk.data[...], startingAt: chunk.offset, as: chunk.content, of: owner, key: key, in: batch)
                     }
                 }
-                guard !batch.isEmpty else { return (result, nil as (@Sendable () -> Void)??) }
+                guard !batch.isEmpty else { return (result, walSync.current(), nil as (@Sendable () -> Void)?) }
                 try database.write(batch, sync: false)
-                return (result, change.written)
+                return (result, walSync.wrote(), change.written)
             }
-            guard let written else { return result }
             written?()
-            try database.syncWAL()
+            try walSync.waitDurable(ticket)
             return result
         }
     }

@@ -43,6 +43,8 @@ public final class DossierStore: Sendable {
     public let counters = StoreCounters()
     private let executor: BlockingExecutor
     let locks = StripedLocks()
+    /// The shared fsync of writes made under a record's lock.
+    let walSync: WALSync
 
     struct Families: @unchecked Sendable {
         // @unchecked: column-family handles are immutable and thread-safe in RocksDB.
@@ -59,6 +61,9 @@ public final class DossierStore: Sendable {
     public init(configuration: StoreConfiguration) throws {
         var options = DatabaseOptions()
         options.blockCacheBytes = configuration.blockCacheBytes
+        // Unsynced writes stay in RocksDB's log buffer until WALSync's leader writes out and
+        // fsyncs everyone's at once (synced writes still write and fsync their own).
+        options.manualWALFlush = true
         for name in Keys.Family.all {
             options.columnFamilies[name] = ColumnFamilyOptions()
         }
@@ -68,6 +73,7 @@ public final class DossierStore: Sendable {
         options.columnFamilies[Keys.Family.contents] = ColumnFamilyOptions(
             enableBlobFiles: true, minBlobSize: 4096, compression: .none)
         database = try Database.open(path: configuration.path, options: options)
+        walSync = WALSync(database: database)
         do {
             masterKey = try configuration.masterKey ?? MasterKey.load(path: configuration.path + "/master-key", create: true)
             previousMasterKey = configuration.previousMasterKey
@@ -96,6 +102,7 @@ public final class DossierStore: Sendable {
     /// Waits for queued work, then closes RocksDB. Call once, after the server drained.
     public func close() {
         executor.shutdown()
+        try? database.syncWAL()  // what is still in the log buffer (nothing acknowledged is)
         database.close()
     }
 
@@ -111,7 +118,12 @@ extension DossierStore: RecordRepository {
         _ body: @escaping @Sendable (inout [RecordTransaction]) throws -> T
     ) async throws -> T {
         try await run { [self] in
-            try locks.withLocks(for: patients.map(\.rawValue)) {
+            // The records' locks cover the reads, the checks and the write. When no other
+            // transaction waits for them, the write is synced in place (RocksDB's group commit
+            // shares the fsync with other records' writes). When one does (a hot record), the
+            // locks are released before the fsync, which WALSync then shares with the waiters'
+            // writes: the record's transactions no longer queue one fsync each.
+            let (result, ticket) = try locks.withLocks(for: patients.map(\.rawValue)) { (held: borrowing StripedLocks.Held) in
                 var transactions = try patients.map { patient in
                     RecordTransaction(
                         patientID: patient, current: try loadRecord(patient),
@@ -123,12 +135,15 @@ extension DossierStore: RecordRepository {
                 for transaction in transactions {
                     try stage(transaction, in: batch)
                 }
-                if !batch.isEmpty {
-                    try database.write(batch, sync: true)
-                    counters.recordBatch(operations: batch.count, logEntries: transactions.reduce(0) { $0 + $1.logEntries.count })
-                }
-                return result
+                // Nothing to write: wait only for the writes this transaction may have read.
+                guard !batch.isEmpty else { return (result, walSync.current()) }
+                let contended = held.isContended
+                try database.write(batch, sync: !contended)
+                counters.recordBatch(operations: batch.count, logEntries: transactions.reduce(0) { $0 + $1.logEntries.count })
+                return (result, contended ? walSync.wrote() : 0)
             }
+            try walSync.waitDurable(ticket)
+            return result
         }
     }
 

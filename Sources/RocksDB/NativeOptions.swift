@@ -41,6 +41,9 @@ final class NativeOptions {
         if options.enableStatistics {
             rocksdb_options_enable_statistics(database)
         }
+        if options.manualWALFlush {
+            rocksdb_options_set_manual_wal_flush(database, 1)
+        }
         rocksdb_writeoptions_set_sync(syncWrite, 1)
         rocksdb_writeoptions_set_sync(bufferedWrite, 0)
     }

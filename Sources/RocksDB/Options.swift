@@ -17,6 +17,10 @@ public struct DatabaseOptions: Sendable {
     /// Whether writes that do not say otherwise fsync the write-ahead log before
     /// returning. Default `false`.
     public var walSyncDefault: Bool = false
+    /// Keep unsynced writes in the write-ahead log's memory buffer until `syncWAL()` (or a
+    /// synced write) writes them out: a group of writers then costs one write(2) and one
+    /// fsync. Unsynced writes are lost if the process dies first. Default `false`.
+    public var manualWALFlush: Bool = false
     /// The column families to open, creating missing ones. "default" is always opened,
     /// with default options unless listed here. Families that exist on disk but are not
     /// listed are opened too, with default options.
