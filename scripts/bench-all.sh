@@ -63,6 +63,11 @@ for threads in 1 16; do
         --compression_type=none --db="$DATA/dbb" 2>/dev/null | awk -v t=$threads '/^fillrandom/ {print "  db_bench fillrandom 4 KiB sync=1, " t " thread(s): " $5 " ops/s"}'
     rm -rf "$DATA/dbb"
 done
+# The storage limit of uploads: synced 1 MiB writes into blob files, as the contents family.
+db_bench --benchmarks=fillrandom --value_size=1048576 --sync=1 --num=64 --threads=4 --enable_blob_files=true \
+    --min_blob_size=4096 --compression_type=none --db="$DATA/dbb" 2>/dev/null \
+    | awk '/^fillrandom/ {print "  db_bench fillrandom 1 MiB sync=1 blob files, 4 threads: " $5 " ops/s = " $(NF-1) " MB/s"}'
+rm -rf "$DATA/dbb"
 DURATION="$DURATION" bash scripts/go-reference-bench.sh 2>/dev/null | grep -E "^(go-|\{)" | while IFS= read -r line; do
     if [[ "$line" == \{* ]]; then echo "$line" >>"$RESULTS"; else echo "  $line"; fi
 done
@@ -77,7 +82,7 @@ start_server
 for operation in get-document read-4k read-content find overview list-log; do bench --operation "$operation"; done
 bench --mix deposit-4k=1,get-document=4,find=2,overview=1,list-log=1,health=1
 bench --mode handshake
-bench --mode large-document --window 16
+bench --mode large-document --window 16 --upload-window 8
 
 if (( SCALE > 0 )); then
     echo "== scale: records loaded through the API, 10 documents each; p99 of random-record reads"

@@ -59,19 +59,7 @@ public final class DossierStore: Sendable {
 
     /// Opens (or creates) the store. Fails fast with a clear message on an unusable directory.
     public init(configuration: StoreConfiguration) throws {
-        var options = DatabaseOptions()
-        options.blockCacheBytes = configuration.blockCacheBytes
-        // Unsynced writes stay in RocksDB's log buffer until WALSync's leader writes out and
-        // fsyncs everyone's at once (synced writes still write and fsync their own).
-        options.manualWALFlush = true
-        for name in Keys.Family.all {
-            options.columnFamilies[name] = ColumnFamilyOptions()
-        }
-        // Contents are sealed (random bytes: compression is wasted work) and large: their
-        // pieces live in blob files, written once at flush and never rewritten by compaction
-        // (only blob garbage collection moves the live ones out of old files).
-        options.columnFamilies[Keys.Family.contents] = ColumnFamilyOptions(
-            enableBlobFiles: true, minBlobSize: 4096, compression: .none)
+        let options = Self.databaseOptions(blockCacheBytes: configuration.blockCacheBytes)
         database = try Database.open(path: configuration.path, options: options)
         walSync = WALSync(database: database)
         do {
@@ -94,6 +82,25 @@ public final class DossierStore: Sendable {
             notifications: database.family(Keys.Family.notifications)!,
             meta: database.family(Keys.Family.meta)!)
         executor = BlockingExecutor(threads: configuration.threads, name: "dossier-store")
+    }
+
+    /// RocksDB's options for the store's families.
+    static func databaseOptions(blockCacheBytes: Int) -> DatabaseOptions {
+        var options = DatabaseOptions()
+        options.blockCacheBytes = blockCacheBytes
+        // Unsynced writes stay in RocksDB's log buffer until WALSync's leader writes out and
+        // fsyncs everyone's at once (synced writes still write and fsync their own).
+        options.manualWALFlush = true
+        for name in Keys.Family.all {
+            options.columnFamilies[name] = ColumnFamilyOptions()
+        }
+        // Contents are sealed (random bytes: compression is wasted work) and large: their
+        // pieces live in blob files, written once at flush and never rewritten by compaction.
+        // Contents are deleted only by purges and abandoned uploads, so blob garbage collection
+        // runs only with the purge's compaction (compactAfterPurge).
+        options.columnFamilies[Keys.Family.contents] = ColumnFamilyOptions(
+            enableBlobFiles: true, minBlobSize: 4096, enableBlobGarbageCollection: false, compression: .none)
+        return options
     }
 
     /// The id of the master key new data keys are wrapped with, and of the previous one.

@@ -48,10 +48,17 @@ extension DossierStore: PurgeRepository {
     public func compactAfterPurge() async throws {
         try await run { [self] in
             try database.flush()
-            for family in [families.records, families.documents, families.contents, families.grants, families.accessLog,
+            for family in [families.records, families.documents, families.grants, families.accessLog,
                            families.notifications, families.meta] {
                 try database.compactRange(in: family, forceBottommostLevel: true)
             }
+            // Purged contents are in blob files with others' contents: for this compaction, blob
+            // garbage collection moves every live blob out of every file, so that the files
+            // holding purged (already unreadable) contents are deleted.
+            try database.setOptions(
+                ["enable_blob_garbage_collection": "true", "blob_garbage_collection_age_cutoff": "1.0"], in: families.contents)
+            defer { try? database.setOptions(["enable_blob_garbage_collection": "false"], in: families.contents) }
+            try database.compactRange(in: families.contents, forceBottommostLevel: true)
         }
     }
 }

@@ -1,4 +1,5 @@
 internal import CRocksDB
+import Foundation
 
 extension Database {
     /// A RocksDB property as text, such as "rocksdb.stats" or
@@ -49,6 +50,29 @@ extension Database {
         for family in families {
             try core.withFamily(family) { db, handle, _ in
                 try ffiTry { rocksdb_flush_cf(db, flushOptions, handle, $0) }
+            }
+        }
+    }
+
+    /// Changes mutable options of `family` while open, e.g. `["enable_blob_garbage_collection":
+    /// "true"]` (RocksDB's option names and string values).
+    public func setOptions(_ options: [String: String], in family: ColumnFamily) throws {
+        let pairs = Array(options)
+        var keys = pairs.map { strdup($0.key) }
+        var values = pairs.map { strdup($0.value) }
+        defer {
+            keys.forEach { free($0) }
+            values.forEach { free($0) }
+        }
+        try core.withFamily(family) { db, handle, _ in
+            try keys.withUnsafeMutableBufferPointer { keyPointers in
+                try values.withUnsafeMutableBufferPointer { valuePointers in
+                    try keyPointers.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: pairs.count) { k in
+                        try valuePointers.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: pairs.count) { v in
+                            try ffiTry { rocksdb_set_options_cf(db, handle, Int32(pairs.count), k, v, $0) }
+                        }
+                    }
+                }
             }
         }
     }

@@ -96,6 +96,8 @@ final class NativeOptions {
             rocksdb_options_set_min_blob_size(family, options.minBlobSize)
             rocksdb_options_set_blob_compression_type(family, compression)
             rocksdb_options_set_enable_blob_gc(family, options.enableBlobGarbageCollection ? 1 : 0)
+            // Blobs are cached in the one block cache, as table blocks are.
+            rocksdb_options_set_blob_cache(family, blockCache)
         }
         return family
     }

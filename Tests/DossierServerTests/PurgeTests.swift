@@ -12,12 +12,16 @@ import Testing
 @Suite struct PurgeTests {
     static let bob = "1990020254321"
 
-    /// Raw stored bytes of alice's first content chunk and wrapped data key.
+    static let bobsContent = Data((0..<20_000).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+
+    /// Raw stored bytes of alice's first content chunk and wrapped data key, once flushed to
+    /// table and blob files (so that the purge has to remove them from files, not a memtable).
     static func sealedBytes(_ dataDirectory: String, content: String) throws -> (chunk: [UInt8], key: [UInt8]) {
-        var options = DatabaseOptions()
-        for name in Keys.Family.all { options.columnFamilies[name] = ColumnFamilyOptions() }
-        let database = try Database.open(path: dataDirectory, options: options)
+        let database = try Database.open(path: dataDirectory, options: DossierStore.databaseOptions(blockCacheBytes: 8 << 20))
         defer { database.close() }
+        try database.flush(database.family(Keys.Family.contents)!)
+        try database.flush(database.family(Keys.Family.meta)!)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dataDirectory).contains { $0.hasSuffix(".blob") })
         let patient = try PatientID(validating: Docs.alice)
         let chunk = try database.get(Keys.contentChunk(patient, ContentID(content), offset: 0), in: database.family(Keys.Family.contents)!)
         let key = try database.get(Keys.dataKey(patient), in: database.family(Keys.Family.meta)!)
@@ -36,7 +40,7 @@ import Testing
         let bobNote = try await bob.documents.depositDocument(.with {
             $0.patientID = Self.bob
             $0.submission = Docs.submission("b", .patientProvided, title: "Bob's note")
-            $0.content = Data("bob".utf8)
+            $0.content = Self.bobsContent  // large enough to share alice's blob file
         }).document
         _ = try await alice.records.closeRecord(.with { $0.patientID = Docs.alice })
         await server.stop(removeData: false)
@@ -73,7 +77,7 @@ import Testing
             $0.patientID = Self.bob
             $0.documentID = bobNote.documentID
         })
-        #expect(read.data == Data("bob".utf8))
+        #expect(read.data == Self.bobsContent)
         let verified = try await bobAgain.accessLog.verifyAccessLog(.with { $0.patientID = Self.bob })
         #expect(verified.result == .verified)
         let stats = try await restarted.connect(kind: "operator", id: "op-1").statistics.getStatistics(.init())
