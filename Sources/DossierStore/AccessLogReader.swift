@@ -8,7 +8,7 @@ extension DossierStore {
     }
 
     public func readAccessLog(_ patient: PatientID, _ query: AccessLogQuery) async throws -> [SequencedLogEntry] {
-        try await run { [self] in
+        try await read { [self] in
             // Entries are keyed patient ‖ 0x00 ‖ sequence; the head key (patient ‖ 0x01) bounds them.
             var lower = Keys.logPrefix(patient)
             var upper = Keys.logHead(patient)
@@ -38,7 +38,7 @@ extension DossierStore {
 
 extension DossierStore: LogChainRepository {
     public func readLogChain(_ patient: PatientID) async throws -> [StoredLogLink] {
-        try await run { [self] in
+        try await read { [self] in
             let iterator = try database.iterator(in: families.accessLog, lowerBound: Keys.logPrefix(patient), upperBound: Keys.logHead(patient))
             iterator.seekToFirst()
             var links: [StoredLogLink] = []
@@ -54,6 +54,6 @@ extension DossierStore: LogChainRepository {
     }
 
     public func readLogHead(_ patient: PatientID) async throws -> (sequence: UInt64, hash: [UInt8]) {
-        try await run { [self] in try logHead(patient) }
+        try await read { [self] in try logHead(patient) }
     }
 }

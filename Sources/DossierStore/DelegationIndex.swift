@@ -4,7 +4,7 @@ import RocksDB
 extension DossierStore {
     /// The records on which `delegateID` was named delegate (active or not), by patient id.
     public func delegations(of delegateID: String) async throws -> [(patient: PatientID, delegation: Delegation)] {
-        try await run { [self] in
+        try await read { [self] in
             let prefix = Keys.delegationIndexPrefix(delegateID)
             var found: [(PatientID, Delegation)] = []
             var failure: (any Error)?

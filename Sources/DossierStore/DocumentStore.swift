@@ -242,12 +242,12 @@ extension DossierStore: UploadRepository {
                         try stageContent(chunk.data[...], startingAt: chunk.offset, as: chunk.content, of: owner, key: key, in: batch)
                     }
                 }
-                guard !batch.isEmpty else { return (result, walSync.current(), nil as (@Sendable () -> Void)?) }
-                try database.write(batch, sync: false)
-                return (result, walSync.wrote(), change.written)
+                guard !batch.isEmpty else { return (result, nil as UInt64?, nil as (@Sendable () -> Void)?) }
+                let ticket = try walSync.write { try database.write(batch, sync: false) }
+                return (result, ticket, change.written)
             }
             written?()
-            try walSync.waitDurable(ticket)
+            if let ticket { try walSync.waitDurable(ticket) } else { try walSync.barrier() }
             return result
         }
     }

@@ -45,6 +45,8 @@ public final class DossierStore: Sendable {
     let locks = StripedLocks()
     /// The shared fsync of writes made under a record's lock.
     let walSync: WALSync
+    /// Serializes the purge's blob garbage collection (it switches a family option on and off).
+    let purgeCompaction = NSLock()
 
     struct Families: @unchecked Sendable {
         // @unchecked: column-family handles are immutable and thread-safe in RocksDB.
@@ -117,6 +119,16 @@ public final class DossierStore: Sendable {
     func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await executor.run(body)
     }
+
+    /// Runs a read without the record's lock, then waits until whatever it may have seen is
+    /// durable (WALSync.barrier): its answer never shows a write a crash could undo.
+    func read<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await executor.run { [walSync] in
+            let result = try body()
+            try walSync.barrier()
+            return result
+        }
+    }
 }
 
 extension DossierStore: RecordRepository {
@@ -130,7 +142,7 @@ extension DossierStore: RecordRepository {
             // shares the fsync with other records' writes). When one does (a hot record), the
             // locks are released before the fsync, which WALSync then shares with the waiters'
             // writes: the record's transactions no longer queue one fsync each.
-            let (result, ticket) = try locks.withLocks(for: patients.map(\.rawValue)) { (held: borrowing StripedLocks.Held) in
+            let (result, ticket) = try locks.withLocks(for: patients.map(\.rawValue)) { (held: borrowing StripedLocks.Held) -> (T, UInt64?) in
                 var transactions = try patients.map { patient in
                     RecordTransaction(
                         patientID: patient, current: try loadRecord(patient),
@@ -142,14 +154,19 @@ extension DossierStore: RecordRepository {
                 for transaction in transactions {
                     try stage(transaction, in: batch)
                 }
-                // Nothing to write: wait only for the writes this transaction may have read.
-                guard !batch.isEmpty else { return (result, walSync.current()) }
-                let contended = held.isContended
-                try database.write(batch, sync: !contended)
-                counters.recordBatch(operations: batch.count, logEntries: transactions.reduce(0) { $0 + $1.logEntries.count })
-                return (result, contended ? walSync.wrote() : 0)
+                guard !batch.isEmpty else { return (result, nil) }
+                let logEntries = transactions.reduce(0) { $0 + $1.logEntries.count }
+                guard held.isContended else {
+                    try database.write(batch, sync: true)
+                    counters.recordBatch(operations: batch.count, logEntries: logEntries)
+                    return (result, 0)
+                }
+                let ticket = try walSync.write { try database.write(batch, sync: false) }
+                counters.recordBatch(operations: batch.count, logEntries: logEntries)
+                return (result, ticket)
             }
-            try walSync.waitDurable(ticket)
+            // Nothing written: wait only for the writes this transaction may have read.
+            if let ticket { try walSync.waitDurable(ticket) } else { try walSync.barrier() }
             return result
         }
     }

@@ -5,7 +5,7 @@ import RocksDB
 /// Notifications in their own family, numbered per record like the access log.
 extension DossierStore {
     public func readNotifications(_ patient: PatientID) async throws -> [PatientNotification] {
-        try await run { [self] in try loadNotifications(patient) }
+        try await read { [self] in try loadNotifications(patient) }
     }
 
     func loadNotifications(_ patient: PatientID) throws -> [PatientNotification] {

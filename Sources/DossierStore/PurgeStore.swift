@@ -55,10 +55,15 @@ extension DossierStore: PurgeRepository {
             // Purged contents are in blob files with others' contents: for this compaction, blob
             // garbage collection moves every live blob out of every file, so that the files
             // holding purged (already unreadable) contents are deleted.
-            try database.setOptions(
-                ["enable_blob_garbage_collection": "true", "blob_garbage_collection_age_cutoff": "1.0"], in: families.contents)
-            defer { try? database.setOptions(["enable_blob_garbage_collection": "false"], in: families.contents) }
-            try database.compactRange(in: families.contents, forceBottommostLevel: true)
+            // One such compaction at a time (the hourly job and Admin.RunPurge may overlap).
+            try purgeCompaction.withLock {
+                try database.setOptions(
+                    ["enable_blob_garbage_collection": "true", "blob_garbage_collection_age_cutoff": "1.0"], in: families.contents)
+                let compacted = Result { try database.compactRange(in: families.contents, forceBottommostLevel: true) }
+                try database.setOptions(
+                    ["enable_blob_garbage_collection": "false", "blob_garbage_collection_age_cutoff": "0.25"], in: families.contents)
+                try compacted.get()
+            }
         }
     }
 }

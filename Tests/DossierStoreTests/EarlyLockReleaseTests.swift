@@ -40,15 +40,14 @@ import Testing
         options.manualWALFlush = true
         let database = try Database.open(path: path, options: options)
         let sync = WALSync(database: database)
-        #expect(sync.current() == 0)
-        try sync.waitDurable(sync.current())  // nothing written: returns at once
+        try sync.barrier()  // nothing written: returns at once
         var tickets: [UInt64] = []
         for index in 0..<10 {
-            try database.put(Array("key-\(index)".utf8), Array("value-\(index)".utf8), in: database.defaultFamily, sync: false)
-            tickets.append(sync.wrote())
+            tickets.append(try sync.write {
+                try database.put(Array("key-\(index)".utf8), Array("value-\(index)".utf8), in: database.defaultFamily, sync: false)
+            })
         }
         #expect(tickets == Array(1...10))
-        #expect(sync.current() == 10)
         // Still in RocksDB's log buffer: not in the log file yet.
         #expect(!Self.logFiles(in: path).contains("value-9"))
         let issued = tickets
@@ -56,10 +55,16 @@ import Testing
             try? sync.waitDurable(issued[index])
         }
         #expect(Self.logFiles(in: path).contains("value-9"))
-        try sync.waitDurable(10)
+
+        // A reader of an unsynced write waits for it at the barrier.
+        _ = try sync.write { try database.put(Array("key-10".utf8), Array("value-10".utf8), in: database.defaultFamily, sync: false) }
+        #expect(try database.get(Array("key-10".utf8), in: database.defaultFamily) != nil)
+        #expect(!Self.logFiles(in: path).contains("value-10"))
+        try sync.barrier()
+        #expect(Self.logFiles(in: path).contains("value-10"))
         database.close()
         let reopened = try Database.open(path: path, options: options)
-        for index in 0..<10 {
+        for index in 0...10 {
             #expect(try reopened.get(Array("key-\(index)".utf8), in: reopened.defaultFamily) == Array("value-\(index)".utf8))
         }
         reopened.close()

@@ -63,12 +63,15 @@ final class UploadProgress: Sendable {
         self.capacity = capacity
     }
 
-    /// A new session: nothing committed, hashing from the first byte.
+    /// A new session: nothing committed, hashing from the first byte. If chunks of it already
+    /// came (a second CreateUpload with the same client id answered the session before this
+    /// one returned), their entry is kept, without a running hash.
     func started(_ id: String, hasher: any ContentHasher) {
-        let entry = Entry(committed: 0, hasher: RunningHash(hasher: hasher))
+        let running = RunningHash(hasher: hasher)
         state.withLock { state in
+            guard state.entries[id] == nil else { return }
             makeRoom(&state)
-            state.entries[id] = entry
+            state.entries[id] = Entry(committed: 0, hasher: running)
         }
     }
 
@@ -87,7 +90,8 @@ final class UploadProgress: Sendable {
     }
 
     /// A chunk failed after its checks (its write or fsync): the chunks waiting behind it will
-    /// not get their turn, and the running hash can no longer be trusted.
+    /// not get their turn, and the running hash can no longer be trusted (for good: a hasher
+    /// is only ever installed by `started`, for a session no chunk has reached).
     func failed(_ id: String) {
         let waiting: [Waiter] = state.withLock { state in
             guard var entry = state.entries[id] else { return [] }
@@ -119,7 +123,9 @@ final class UploadProgress: Sendable {
         let running: RunningHash? = state.withLock { state in
             state.entries[id]?.hashed == offset ? state.entries[id]?.hasher : nil
         }
-        running?.hasher.update(data[...])
+        // No hasher (dropped meanwhile): the hashed size must not move past bytes not hashed.
+        guard let running else { return }
+        running.hasher.update(data[...])
         let ready: [Waiter] = state.withLock { state in
             guard var entry = state.entries[id], entry.hashed == offset else { return [] }
             entry.hashed = offset + UInt64(data.count)

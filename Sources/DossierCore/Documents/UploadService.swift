@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Large contents in chunks: a session per (caller, record, client unique id), chunks durable
 /// as they arrive, resumable from the committed size after a dropped connection, completed
@@ -65,6 +66,7 @@ extension DocumentService {
         let idle = policy.uploadIdleTimeout
         let progress = uploadProgress
         let deadline = ContinuousClock.now + policy.chunkOrderWait
+        let accepted = Accepted()
         while true {
             do {
                 let session = try await uploads.changeUpload(uploadID) { change in
@@ -75,6 +77,7 @@ extension DocumentService {
                         throw DocumentValidation.invalid("the chunk goes past declared_size", "UPLOAD_SIZE_EXCEEDED", "data")
                     }
                     guard offset == session.committedSize else { throw ChunkAhead(committed: session.committedSize) }
+                    accepted.value.store(true, ordering: .relaxed)
                     change.chunk = (session.content, offset, data)
                     session.committedSize += UInt64(data.count)
                     session.expiresAt = now + idle
@@ -95,13 +98,19 @@ extension DocumentService {
                         "offset is past the committed size \(ahead.committed) and the chunks before it did not arrive",
                         reason: "UPLOAD_OFFSET_MISMATCH", field: "offset")
                 }
-            } catch let error as DossierError where error.reason == "UPLOAD_OFFSET_MISMATCH" {
-                throw error  // a late or repeated chunk: the ones in flight behind it keep their turn
             } catch {
-                progress.failed(uploadID)
+                // Only a chunk that passed its checks and then failed (its write or fsync) makes
+                // the ones behind it hopeless and the running hash doubtful. A refused chunk
+                // (late, repeated, too large, not the creator's) leaves them be.
+                if accepted.value.load(ordering: .relaxed) { progress.failed(uploadID) }
                 throw error
             }
         }
+    }
+
+    /// Whether a chunk passed its checks (set inside the upload's lock).
+    private final class Accepted: Sendable {
+        let value = Atomic<Bool>(false)
     }
 
     /// Thrown inside the upload's lock when a chunk is past the committed size.
