@@ -39,6 +39,21 @@ import Testing
         })
     }
 
+    private func open(_ gp: DossierClient, clientID: String, size: Int) async throws -> String {
+        try await gp.documents.createUpload(.with {
+            $0.patientID = alice
+            $0.submission = Docs.submission(clientID)
+            $0.declaredSize = UInt64(size)
+        }).upload.uploadID
+    }
+
+    private func complete(_ client: DossierClient, _ uploadID: String, expecting content: [UInt8]) async throws -> Dossier_V1_Document {
+        try await client.documents.completeUpload(.with {
+            $0.uploadID = uploadID
+            $0.expectedSha256 = Data(SHA256.hash(data: content))
+        }).document
+    }
+
     private static func content(_ count: Int, seed: UInt8) -> [UInt8] {
         (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ Int(seed) &* 7 &+ ($0 >> 9)) }
     }
@@ -112,46 +127,27 @@ import Testing
         #expect(refused?.reason == "HASH_MISMATCH")
 
         // A repeated chunk carrying other bytes is refused and does not enter the running hash.
-        let repeatedSession = try await gp.documents.createUpload(.with {
-            $0.patientID = alice
-            $0.submission = Docs.submission("pipelined-4")
-            $0.declaredSize = UInt64(content.count)
-        }).upload
-        try await chunk(gp, repeatedSession.uploadID, content, at: 0, size: 1000)
-        try await chunk(gp, repeatedSession.uploadID, content, at: 1000, size: 1000)
-        let repeated = await Docs.status { try await chunk(gp, repeatedSession.uploadID, forged, at: 1000, size: 1000) }
+        let repeatedID = try await open(gp, clientID: "pipelined-4", size: content.count)
+        try await chunk(gp, repeatedID, content, at: 0, size: 1000)
+        try await chunk(gp, repeatedID, content, at: 1000, size: 1000)
+        let repeated = await Docs.status { try await chunk(gp, repeatedID, forged, at: 1000, size: 1000) }
         #expect(repeated?.reason == "UPLOAD_OFFSET_MISMATCH")
-        try await chunk(gp, repeatedSession.uploadID, content, at: 2000, size: 2000)
-        let completed = try await gp.documents.completeUpload(.with {
-            $0.uploadID = repeatedSession.uploadID
-            $0.expectedSha256 = Data(SHA256.hash(data: content))
-        }).document
+        try await chunk(gp, repeatedID, content, at: 2000, size: 2000)
+        let completed = try await complete(gp, repeatedID, expecting: content)
         #expect(completed.sha256 == Data(SHA256.hash(data: content)))
 
         // An upload completed after a restart (no running hash) is checked by reading it back.
-        let session = try await gp.documents.createUpload(.with {
-            $0.patientID = alice
-            $0.submission = Docs.submission("pipelined-5")
-            $0.declaredSize = UInt64(content.count)
-        }).upload
+        let sessionID = try await open(gp, clientID: "pipelined-5", size: content.count)
         for offset in stride(from: 0, to: content.count, by: 1000) {
-            try await chunk(gp, session.uploadID, content, at: offset, size: 1000)
+            try await chunk(gp, sessionID, content, at: offset, size: 1000)
         }
         await gp.close()
         await server.stop(removeData: false)
         server = try await TestServer(pki: pki, dataDirectory: directory)
         let again = try await server.connect(kind: "professional", id: "gp-1001", profession: "gp")
-        let forgedHash = await Docs.status {
-            _ = try await again.documents.completeUpload(.with {
-                $0.uploadID = session.uploadID
-                $0.expectedSha256 = Data(SHA256.hash(data: forged))
-            })
-        }
+        let forgedHash = await Docs.status { _ = try await complete(again, sessionID, expecting: forged) }
         #expect(forgedHash?.reason == "HASH_MISMATCH")
-        let document = try await again.documents.completeUpload(.with {
-            $0.uploadID = session.uploadID
-            $0.expectedSha256 = Data(SHA256.hash(data: content))
-        }).document
+        let document = try await complete(again, sessionID, expecting: content)
         #expect(document.sha256 == Data(SHA256.hash(data: content)))
         let read = try await again.documents.readDocumentContent(.with {
             $0.patientID = alice
