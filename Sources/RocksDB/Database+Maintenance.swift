@@ -1,5 +1,4 @@
 internal import CRocksDB
-import Foundation
 
 extension Database {
     /// A RocksDB property as text, such as "rocksdb.stats" or
@@ -58,20 +57,10 @@ extension Database {
     /// "true"]` (RocksDB's option names and string values).
     public func setOptions(_ options: [String: String], in family: ColumnFamily) throws {
         let pairs = Array(options)
-        var keys = pairs.map { strdup($0.key) }
-        var values = pairs.map { strdup($0.value) }
-        defer {
-            keys.forEach { free($0) }
-            values.forEach { free($0) }
-        }
-        try core.withFamily(family) { db, handle, _ in
-            try keys.withUnsafeMutableBufferPointer { keyPointers in
-                try values.withUnsafeMutableBufferPointer { valuePointers in
-                    try keyPointers.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: pairs.count) { k in
-                        try valuePointers.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: pairs.count) { v in
-                            try ffiTry { rocksdb_set_options_cf(db, handle, Int32(pairs.count), k, v, $0) }
-                        }
-                    }
+        try withCStrings(pairs.map(\.key)) { keys in
+            try withCStrings(pairs.map(\.value)) { values in
+                try core.withFamily(family) { db, handle, _ in
+                    try ffiTry { rocksdb_set_options_cf(db, handle, Int32(pairs.count), keys, values, $0) }
                 }
             }
         }

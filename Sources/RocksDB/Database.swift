@@ -125,7 +125,7 @@ public final class Database: Sendable {
 }
 
 /// Calls `body` with NUL-terminated copies of `strings` that live until it returns.
-private func withCStrings<Result>(
+func withCStrings<Result>(
     _ strings: [String], _ body: ([UnsafePointer<CChar>?]) throws -> Result
 ) rethrows -> Result {
     let copies = strings.map { strdup($0) }

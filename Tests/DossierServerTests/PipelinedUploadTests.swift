@@ -54,6 +54,14 @@ import Testing
         }).document
     }
 
+    private func readBack(_ client: DossierClient, _ document: Dossier_V1_Document) async throws -> Data {
+        try await client.documents.readDocumentContent(.with {
+            $0.patientID = alice
+            $0.documentID = document.documentID
+            $0.length = UInt32(document.sizeBytes)
+        }).data
+    }
+
     private static func content(_ count: Int, seed: UInt8) -> [UInt8] {
         (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ Int(seed) &* 7 &+ ($0 >> 9)) }
     }
@@ -75,12 +83,7 @@ import Testing
         #expect(upload.committedSize == UInt64(content.count))
         let document = try await gp.documents.completeUpload(.with { $0.uploadID = uploadID }).document
         #expect(document.sha256 == Data(SHA256.hash(data: content)) && document.sizeBytes == UInt64(content.count))
-        let read = try await gp.documents.readDocumentContent(.with {
-            $0.patientID = alice
-            $0.documentID = document.documentID
-            $0.length = UInt32(content.count)
-        })
-        #expect(read.data == Data(content))
+        #expect(try await readBack(gp, document) == Data(content))
         await gp.close()
         await server.stop()
     }
@@ -149,12 +152,7 @@ import Testing
         #expect(forgedHash?.reason == "HASH_MISMATCH")
         let document = try await complete(again, sessionID, expecting: content)
         #expect(document.sha256 == Data(SHA256.hash(data: content)))
-        let read = try await again.documents.readDocumentContent(.with {
-            $0.patientID = alice
-            $0.documentID = document.documentID
-            $0.length = UInt32(content.count)
-        })
-        #expect(read.data == Data(content))
+        #expect(try await readBack(again, document) == Data(content))
         await again.close()
         await server.stop()
     }

@@ -157,26 +157,24 @@ final class UploadProgress: Sendable {
     private func wait(
         _ id: String, _ position: Position, offset: UInt64, timeout: Duration, prepare: (inout Entry) -> Void
     ) async -> Bool {
-        let token = state.withLock { state -> UInt64 in
-            state.nextToken += 1
-            return state.nextToken
-        }
-        return await withCheckedContinuation { continuation in
-            let registered = state.withLock { state -> Bool in
+        await withCheckedContinuation { continuation in
+            // The waiter's token, or nil when there is nothing to wait for.
+            let token = state.withLock { state -> UInt64? in
                 if state.entries[id] == nil {
-                    guard position == .committed else { return false }
+                    guard position == .committed else { return nil }
                     makeRoom(&state)
                 } else if position == .hashed, state.entries[id]?.hasher == nil {
-                    return false
+                    return nil
                 }
                 var entry = state.entries[id] ?? Entry(committed: 0)
                 prepare(&entry)
                 defer { state.entries[id] = entry }
-                guard entry.reached(position) < offset else { return false }
-                entry.waiters.append(Waiter(token: token, position: position, offset: offset, continuation: continuation))
-                return true
+                guard entry.reached(position) < offset else { return nil }
+                state.nextToken += 1
+                entry.waiters.append(Waiter(token: state.nextToken, position: position, offset: offset, continuation: continuation))
+                return state.nextToken
             }
-            guard registered else {
+            guard let token else {
                 continuation.resume(returning: true)
                 return
             }
