@@ -49,7 +49,7 @@ public final class ClientConnection: RPCUnaryTransport {
         do {
             channel = try await ClientBootstrap(group: group)
                 .connectTimeout(.init(configuration.connectTimeout))
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelOption(.tcpOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         let sync = channel.pipeline.syncOperations
