@@ -174,6 +174,7 @@ let package = Package(
             dependencies: ["CDossierClient", "CDossierClientShim", "DossierTestSupport", "DossierClient", "DossierServer"]
         ),
         .testTarget(name: "RocksDBTests", dependencies: ["RocksDB"]),
+        .testTarget(name: "DossierdTests", dependencies: ["dossierd", "DossierServer"]),
         .testTarget(name: "DossierCoreTests", dependencies: ["DossierCore"]),
         .testTarget(name: "DossierWireTests", dependencies: ["DossierWire"]),
         .testTarget(name: "DossierStoreTests", dependencies: ["DossierStore"]),

@@ -149,7 +149,7 @@ public final class DossierServer: Service {
                 metricsChannel.withLockedValue { $0 = channel }
                 logger.info("metrics", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
             } catch {
-                throw ServerStartupError("cannot serve metrics on \(metrics.host):\(metrics.port): \(error)")
+                throw ServerStartupError("cannot serve metrics on \(metrics.host):\(metrics.port): \(socketErrorText(error))")
             }
         }
         let address = try await transport.start()
@@ -196,12 +196,15 @@ public final class DossierServer: Service {
             task.cancel()
             await task.value
         }
-        logger.info("shutting down: draining calls")
+        // After a failed start there is nothing to drain, and "stopped" would read as a
+        // graceful end: the caller has logged why it could not start.
+        let started = isStarted.withLockedValue { $0 }
+        if started { logger.info("shutting down: draining calls") }
         await transport.shutdown()
         if let channel = metricsChannel.withLockedValue({ $0 }) { try? await channel.close() }
         store.close()
         try? await group.shutdownGracefully()
-        logger.info("stopped")
+        if started { logger.info("stopped") }
     }
 }
 

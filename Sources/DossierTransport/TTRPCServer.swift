@@ -87,7 +87,7 @@ public final class TTRPCServer<Service: TTRPCService>: Sendable {
             listener = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
         } catch {
             throw TransportConfigurationError(
-                "cannot listen on \(configuration.host):\(configuration.port): \(error)")
+                "cannot listen on \(configuration.host):\(configuration.port): \(socketErrorText(error))")
         }
         state.withLockedValue { $0.listener = listener }
         guard let address = listener.localAddress else {

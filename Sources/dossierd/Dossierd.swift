@@ -18,6 +18,31 @@ struct Dossierd: AsyncParsableCommand {
             else its default (in brackets). `dossierd config check` validates without starting.
             """,
         subcommands: [Serve.self, ConfigCommand.self], defaultSubcommand: Serve.self)
+
+    /// ArgumentParser's main, except that with `--log-format json` (from any source) every
+    /// line dossierd writes is JSON, start-up errors and crash reports included, and that
+    /// refused settings exit 64 with every problem named.
+    static func main() async {
+        let json = StartupLog.wantsJSON(arguments: CommandLine.arguments, environment: ProcessInfo.processInfo.environment)
+        if json { StartupLog.useJSONCrashReports() }
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as SettingsError {
+            StartupLog.critical(error.problems, json: json)
+            Foundation.exit(ExitCode.validationFailure.rawValue)
+        } catch {
+            let code = exitCode(for: error)
+            guard json, code != .success else { exit(withError: error) }
+            let message = message(for: error)
+            if !message.isEmpty { StartupLog.critical([message], json: true) }
+            Foundation.exit(code.rawValue)
+        }
+    }
 }
 
 struct Serve: AsyncParsableCommand {

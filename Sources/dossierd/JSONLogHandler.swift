@@ -18,18 +18,23 @@ struct JSONLogHandler: LogHandler {
     private static let lock = NSLock()
 
     func log(event: LogEvent) {
-        var fields: [(String, String)] = [
-            ("time", Date().formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))),
-            ("level", event.level.rawValue), ("logger", label), ("message", "\(event.message)"),
-        ]
         let merged = metadata.merging(event.metadata ?? [:]) { $1 }
-        for key in merged.keys.sorted() where !["time", "level", "logger", "message"].contains(key) {
-            fields.append((key, "\(merged[key]!)"))
-        }
-        let line = "{" + fields.map { "\(Self.quoted($0.0)):\(Self.quoted($0.1))" }.joined(separator: ",") + "}\n"
+        let line = Self.line(level: event.level.rawValue, label: label, message: "\(event.message)", metadata: merged)
         Self.lock.lock()
         defer { Self.lock.unlock() }
         FileHandle.standardError.write(Data(line.utf8))
+    }
+
+    /// One JSON object and a newline.
+    static func line(level: String, label: String, message: String, metadata: Logger.Metadata) -> String {
+        var fields: [(String, String)] = [
+            ("time", Date().formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))),
+            ("level", level), ("logger", label), ("message", message),
+        ]
+        for key in metadata.keys.sorted() where !["time", "level", "logger", "message"].contains(key) {
+            fields.append((key, "\(metadata[key]!)"))
+        }
+        return "{" + fields.map { "\(quoted($0.0)):\(quoted($0.1))" }.joined(separator: ",") + "}\n"
     }
 
     static func quoted(_ text: String) -> String {

@@ -8,7 +8,7 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "Configuration file, JSON (docs/OPERATIONS.md; env DOSSIERD_CONFIG).") var config: String?
 
     @Option(help: "Address to listen on. [127.0.0.1]") var host: String?
-    @Option(help: "TCP port (0 picks a free one). [7443]") var port: Int?
+    @Option(parsing: .unconditional, help: "TCP port, 0 to 65535 (0 picks a free one). [7443]") var port: String?
     @Option(help: "RocksDB data directory (created if missing). [./data]") var dataDir: String?
     @Option(help: "Server certificate chain, PEM. [certs/dev/server.pem]") var cert: String?
     @Option(help: "Server private key, PEM. [certs/dev/server.key]") var key: String?
@@ -16,16 +16,18 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "CRL of the client CA, PEM or DER; reloaded on SIGHUP and by Admin.ReloadRevocationList. [none]")
     var crl: String?
     @Flag(help: "Also accept TLS 1.2 (default: TLS 1.3 only).") var allowTLS12 = false
-    @Option(help: "Objection period of records opened in bulk, in days. [30]") var objectionPeriodDays: Double?
-    @Option(help: "Retention of closed records before purge, in days. [3652]") var retentionDays: Double?
-    @Option(help: "Calls in flight per connection before reading pauses. [128]") var maxInFlight: Int?
-    @Option(help: "Maximum open connections. [4096]") var maxConnections: Int?
-    @Option(help: "Seconds a client has to complete the TLS handshake. [10]") var handshakeTimeout: Double?
-    @Option(help: "Seconds without a call or a complete frame before a connection is closed. [300]") var idleTimeout: Double?
-    @Option(help: "Seconds calls in flight may take to finish at shutdown. [30]") var drainTimeout: Double?
-    @Option(help: "Largest ttrpc frame payload in bytes (at least 4 MiB: uploads send 1 MiB chunks). [4194304]") var maxFrameBytes: Int?
-    @Option(help: "Storage threads (blocking RocksDB work; more = more group commit). [32]") var storageThreads: Int?
-    @Option(help: "RocksDB block cache in MiB, shared by all column families. [256]") var blockCacheMb: Int?
+    @Option(parsing: .unconditional, help: "Objection period of records opened in bulk, 0 to 3650 days. [30]") var objectionPeriodDays: String?
+    @Option(parsing: .unconditional, help: "Retention of closed records before purge, 0 to 36525 days. [3652]") var retentionDays: String?
+    @Option(parsing: .unconditional, help: "Calls in flight per connection before reading pauses, 1 to 4096. [128]") var maxInFlight: String?
+    @Option(parsing: .unconditional, help: "Maximum open connections, 1 to 1000000. [4096]") var maxConnections: String?
+    @Option(parsing: .unconditional, help: "Seconds a client has to complete the TLS handshake, 0.1 to 3600. [10]") var handshakeTimeout: String?
+    @Option(parsing: .unconditional, help: "Seconds without a call or a complete frame before a connection is closed, 1 to 604800. [300]")
+    var idleTimeout: String?
+    @Option(parsing: .unconditional, help: "Seconds calls in flight may take to finish at shutdown, 0 to 3600. [30]") var drainTimeout: String?
+    @Option(parsing: .unconditional, help: "Largest ttrpc frame payload in bytes, 4 MiB to 64 MiB (uploads send 1 MiB chunks). [4194304]")
+    var maxFrameBytes: String?
+    @Option(parsing: .unconditional, help: "Storage threads (blocking RocksDB work; more = more group commit), 1 to 1024. [32]") var storageThreads: String?
+    @Option(parsing: .unconditional, help: "RocksDB block cache in MiB, shared by all column families, 8 to 65536. [256]") var blockCacheMb: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. [info]") var logLevel: String?
     @Option(help: "Log format: text (human) or json (one object per line, for log shippers). [text]") var logFormat: String?
     @Option(help: "Profession × document-class matrix, JSON (docs/ACCESS-MATRIX.md). [the shipped one]") var accessMatrix: String?
@@ -37,147 +39,159 @@ struct ServerOptions: ParsableArguments {
     var previousMasterKey: String?
     @Option(help: "Directory for online backups (Admin.CreateBackup). [none: backups refused]") var backupDir: String?
     @Option(help: "Address of the Prometheus endpoint (plain HTTP, GET /metrics). [127.0.0.1]") var metricsHost: String?
-    @Option(help: "Port of the Prometheus endpoint; 0 turns it off. [9464]") var metricsPort: Int?
-    @Option(help: "Largest document content in bytes (uploads). [134217728]") var maxDocumentBytes: UInt64?
+    @Option(parsing: .unconditional, help: "Port of the Prometheus endpoint, 0 to 65535; 0 turns it off. [9464]") var metricsPort: String?
+    @Option(parsing: .unconditional, help: "Largest document content in bytes (uploads), 1 to 64 GiB. [134217728]") var maxDocumentBytes: String?
 
-    /// The settings in force, and where each came from.
+    /// The flags given, by setting name.
+    var flags: [String: String] {
+        let given: [(String, String?)] = [
+            ("host", host), ("port", port), ("data-dir", dataDir), ("cert", cert), ("key", key), ("client-ca", clientCA),
+            ("crl", crl), ("allow-tls12", allowTLS12 ? "true" : nil), ("objection-period-days", objectionPeriodDays),
+            ("retention-days", retentionDays), ("max-in-flight", maxInFlight), ("max-connections", maxConnections),
+            ("handshake-timeout", handshakeTimeout), ("idle-timeout", idleTimeout), ("drain-timeout", drainTimeout),
+            ("max-frame-bytes", maxFrameBytes), ("storage-threads", storageThreads), ("block-cache-mb", blockCacheMb),
+            ("log-level", logLevel), ("log-format", logFormat), ("access-matrix", accessMatrix),
+            ("log-signing-key", logSigningKey), ("master-key", masterKey), ("previous-master-key", previousMasterKey),
+            ("backup-dir", backupDir), ("metrics-host", metricsHost), ("metrics-port", metricsPort),
+            ("max-document-bytes", maxDocumentBytes),
+        ]
+        return given.reduce(into: [:]) { flags, entry in if let value = entry.1 { flags[entry.0] = value } }
+    }
+
+    /// The settings in force, and where each came from; every invalid value is named at once.
     func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Settings {
-        let env = { (name: String) in environment["DOSSIERD_" + name] }
-        let file = try (config ?? env("CONFIG")).map(Self.readFile) ?? [:]
-        var sources: [String: String] = [:]
-        func pick<T>(_ name: String, _ flag: T?, _ parse: (String) -> T?, _ fromFile: (Any) -> T?, _ fallback: T) throws -> T {
-            let variable = name.uppercased().replacingOccurrences(of: "-", with: "_")
-            if let flag {
-                sources[name] = "flag"
-                return flag
-            }
-            if let text = env(variable) {
-                guard let value = parse(text) else { throw ValidationError("DOSSIERD_\(variable)=\(text) is not a valid value") }
-                sources[name] = "environment"
-                return value
-            }
-            if let raw = file[name] {
-                guard let value = fromFile(raw) else { throw ValidationError("configuration file: \(name) has an invalid value") }
-                sources[name] = "file"
-                return value
-            }
-            sources[name] = "default"
-            return fallback
-        }
-        func string(_ name: String, _ flag: String?, _ fallback: String) throws -> String {
-            try pick(name, flag, { $0 }, { $0 as? String }, fallback)
-        }
-        func optional(_ name: String, _ flag: String?) throws -> String? {
-            let value = try pick(name, flag, { $0 }, { $0 as? String }, "")
-            return value.isEmpty ? nil : value
-        }
-        func int(_ name: String, _ flag: Int?, _ fallback: Int) throws -> Int {
-            try pick(name, flag, { Int($0) }, { ($0 as? NSNumber).flatMap { Int(exactly: $0.doubleValue) } }, fallback)
-        }
-        func double(_ name: String, _ flag: Double?, _ fallback: Double) throws -> Double {
-            try pick(name, flag, { Double($0) }, { ($0 as? NSNumber)?.doubleValue }, fallback)
-        }
-        var settings = Settings()
-        settings.host = try string("host", host, "127.0.0.1")
-        settings.port = try int("port", port, 7443)
-        settings.dataDir = try string("data-dir", dataDir, "./data")
-        settings.cert = try string("cert", cert, "certs/dev/server.pem")
-        settings.key = try string("key", key, "certs/dev/server.key")
-        settings.clientCA = try string("client-ca", clientCA, "certs/dev/ca.pem")
-        settings.crl = try optional("crl", crl)
-        settings.allowTLS12 = try pick(
-            "allow-tls12", allowTLS12 ? true : nil, { ["true": true, "false": false][$0] }, { $0 as? Bool }, false)
-        settings.objectionPeriodDays = try double("objection-period-days", objectionPeriodDays, 30)
-        settings.retentionDays = try double("retention-days", retentionDays, 3652)
-        settings.maxInFlight = try int("max-in-flight", maxInFlight, 128)
-        settings.maxConnections = try int("max-connections", maxConnections, 4096)
-        settings.storageThreads = try int("storage-threads", storageThreads, 32)
-        settings.blockCacheMB = try int("block-cache-mb", blockCacheMb, 256)
-        settings.handshakeTimeout = try double("handshake-timeout", handshakeTimeout, 10)
-        settings.idleTimeout = try double("idle-timeout", idleTimeout, 300)
-        settings.drainTimeout = try double("drain-timeout", drainTimeout, 30)
-        settings.maxFrameBytes = try int("max-frame-bytes", maxFrameBytes, 4 << 20)
-        settings.logLevel = try string("log-level", logLevel, "info")
-        settings.logFormat = try string("log-format", logFormat, "text")
-        settings.accessMatrix = try optional("access-matrix", accessMatrix)
-        settings.logSigningKey = try optional("log-signing-key", logSigningKey)
-        settings.masterKey = try optional("master-key", masterKey)
-        settings.previousMasterKey = try optional("previous-master-key", previousMasterKey)
-        settings.backupDir = try optional("backup-dir", backupDir)
-        settings.metricsHost = try string("metrics-host", metricsHost, "127.0.0.1")
-        settings.metricsPort = try int("metrics-port", metricsPort, 9464)
-        settings.maxDocumentBytes = UInt64(try int("max-document-bytes", maxDocumentBytes.map { Int($0) }, 128 << 20))
-        settings.sources = sources
-        settings.configFile = config ?? env("CONFIG")
-        try settings.check()
-        return settings
+        let configFile = config ?? environment["DOSSIERD_CONFIG"]
+        let file = try configFile.map(Self.readFile) ?? [:]
+        return try Settings(flags: flags, environment: environment, file: file, configFile: configFile)
     }
 
     /// The file's settings; unknown keys are refused (a typo must not silently fall back).
-    static func readFile(_ path: String) throws -> [String: Any] {
+    static func readFile(_ path: String) throws -> [String: JSONValue] {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw ValidationError("cannot read the configuration file \(path)")
+            throw SettingsError(["cannot read the configuration file \(path)"])
         }
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw ValidationError("the configuration file \(path) is not a JSON object")
+        guard let object = try? JSONDecoder().decode([String: JSONValue].self, from: data) else {
+            throw SettingsError(["the configuration file \(path) is not a JSON object"])
         }
-        let unknown = Set(object.keys).subtracting(Settings.names)
+        let unknown = Set(object.keys).subtracting(SettingsCatalog.names)
         guard unknown.isEmpty else {
-            throw ValidationError("the configuration file \(path) has unknown settings: \(unknown.sorted().joined(separator: ", "))")
+            throw SettingsError(["the configuration file \(path) has unknown settings: \(unknown.sorted().joined(separator: ", "))"])
         }
         return object
     }
 }
 
-/// The settings in force.
-struct Settings {
-    static let names: Set<String> = [
-        "host", "port", "data-dir", "cert", "key", "client-ca", "crl", "allow-tls12", "objection-period-days", "retention-days",
-        "max-in-flight", "max-connections", "storage-threads", "block-cache-mb", "handshake-timeout", "idle-timeout", "drain-timeout",
-        "max-frame-bytes", "log-level", "log-format", "access-matrix", "log-signing-key",
-        "master-key", "previous-master-key", "backup-dir", "metrics-host", "metrics-port", "max-document-bytes",
-    ]
-
-    var host = "", port = 0, dataDir = "", cert = "", key = "", clientCA = "", crl: String?, allowTLS12 = false
-    var objectionPeriodDays = 0.0, retentionDays = 0.0, maxInFlight = 0, maxConnections = 0, storageThreads = 0, blockCacheMB = 0
-    var handshakeTimeout = 0.0, idleTimeout = 0.0, drainTimeout = 0.0, maxFrameBytes = 0
-    var logLevel = "", logFormat = ""
-    var accessMatrix: String?, logSigningKey: String?, masterKey: String?, previousMasterKey: String?, backupDir: String?
-    var metricsHost = "", metricsPort = 0, maxDocumentBytes: UInt64 = 0
-    var sources: [String: String] = [:]
-    var configFile: String?
-
-    func check() throws {
-        guard (0...65_535).contains(port) else { throw ValidationError("port must be 0 to 65535") }
-        guard (0...65_535).contains(metricsPort) else { throw ValidationError("metrics port must be 0 to 65535") }
-        guard objectionPeriodDays >= 0, retentionDays >= 0 else { throw ValidationError("periods must not be negative") }
-        guard maxInFlight > 0, maxConnections > 0, storageThreads > 0, maxDocumentBytes > 0 else {
-            throw ValidationError("limits and thread counts must be positive")
-        }
-        guard (8...65_536).contains(blockCacheMB) else { throw ValidationError("block-cache-mb must be 8 to 65536") }
-        guard handshakeTimeout > 0, idleTimeout > 0, drainTimeout >= 0 else { throw ValidationError("timeouts must be positive") }
-        guard maxFrameBytes >= 4 << 20, maxFrameBytes <= 64 << 20 else {
-            throw ValidationError("max-frame-bytes must be 4 MiB to 64 MiB (uploads send 1 MiB chunks; deposits up to 3 MiB)")
-        }
-        guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) else {
-            throw ValidationError("unknown log level \(logLevel)")
-        }
-        guard ["text", "json"].contains(logFormat) else { throw ValidationError("log format must be text or json") }
+/// Settings refused, each with its name and source; dossierd exits 64 on it.
+struct SettingsError: Error, CustomStringConvertible {
+    let problems: [String]
+    init(_ problems: [String]) { self.problems = problems }
+    var description: String {
+        problems.count == 1 ? problems[0] : "invalid settings: " + problems.joined(separator: "; ")
     }
+}
+
+/// The settings in force, each parsed and range-checked by its kind (SettingsCatalog).
+struct Settings {
+    private(set) var values: [String: SettingValue] = [:]
+    /// Where each value came from: `flag`, `environment`, `file` or `default`.
+    private(set) var sources: [String: String] = [:]
+    let configFile: String?
+
+    init(flags: [String: String], environment: [String: String], file: [String: JSONValue], configFile: String?) throws {
+        self.configFile = configFile
+        var problems: [String] = []
+        // An unknown DOSSIERD_ variable is refused like an unknown file key: a typo
+        // (DOSSIERD_MASTERKEY) must not leave the default in force silently.
+        for name in environment.keys.sorted() where name.hasPrefix("DOSSIERD_") && !SettingsCatalog.variables.contains(name) {
+            problems.append("\(name) (environment) is not a setting of dossierd")
+        }
+        for setting in SettingsCatalog.all {
+            let raw: RawSetting?
+            let source: String
+            if let flag = flags[setting.name] {
+                (raw, source) = (.text(flag), "flag --\(setting.name)")
+            } else if let text = environment[setting.variable] {
+                (raw, source) = (.text(text), "environment \(setting.variable)")
+            } else if let value = file[setting.name] {
+                (raw, source) = (.json(value), "file \(configFile ?? "")")
+            } else {
+                (raw, source) = (nil, "default")
+            }
+            guard let raw else {
+                values[setting.name] = setting.fallback
+                sources[setting.name] = source
+                continue
+            }
+            switch setting.kind.parse(raw) {
+            case .success(let value):
+                values[setting.name] = value
+                sources[setting.name] = String(source.prefix { $0 != " " })
+            case .failure(let problem):
+                problems.append("\(setting.name) (\(source)) \(problem.reason)")
+            }
+        }
+        guard problems.isEmpty else { throw SettingsError(problems) }
+    }
+
+    private func text(_ name: String) -> String {
+        if case .text(let text) = values[name] { return text }
+        preconditionFailure("\(name) is not text")
+    }
+    private func optional(_ name: String) -> String? {
+        if case .text(let text) = values[name] { return text }
+        return nil
+    }
+    private func integer(_ name: String) -> Int {
+        if case .integer(let value) = values[name] { return value }
+        preconditionFailure("\(name) is not an integer")
+    }
+    private func number(_ name: String) -> Double {
+        if case .number(let value) = values[name] { return value }
+        preconditionFailure("\(name) is not a number")
+    }
+
+    var host: String { text("host") }
+    var port: Int { integer("port") }
+    var dataDir: String { text("data-dir") }
+    var cert: String { text("cert") }
+    var key: String { text("key") }
+    var clientCA: String { text("client-ca") }
+    var crl: String? { optional("crl") }
+    var allowTLS12: Bool { values["allow-tls12"] == .boolean(true) }
+    var objectionPeriodDays: Double { number("objection-period-days") }
+    var retentionDays: Double { number("retention-days") }
+    var maxInFlight: Int { integer("max-in-flight") }
+    var maxConnections: Int { integer("max-connections") }
+    var storageThreads: Int { integer("storage-threads") }
+    var blockCacheMB: Int { integer("block-cache-mb") }
+    var handshakeTimeout: Double { number("handshake-timeout") }
+    var idleTimeout: Double { number("idle-timeout") }
+    var drainTimeout: Double { number("drain-timeout") }
+    var maxFrameBytes: Int { integer("max-frame-bytes") }
+    var logLevel: String { text("log-level") }
+    var logFormat: String { text("log-format") }
+    var accessMatrix: String? { optional("access-matrix") }
+    var logSigningKey: String? { optional("log-signing-key") }
+    var masterKey: String? { optional("master-key") }
+    var previousMasterKey: String? { optional("previous-master-key") }
+    var backupDir: String? { optional("backup-dir") }
+    var metricsHost: String { text("metrics-host") }
+    var metricsPort: Int { integer("metrics-port") }
+    var maxDocumentBytes: UInt64 { UInt64(integer("max-document-bytes")) }
 
     /// Name, value and source of every setting, for `dossierd config check`.
     var table: [(String, String, String)] {
-        let values: [(String, String)] = [
-            ("host", host), ("port", "\(port)"), ("data-dir", dataDir), ("cert", cert), ("key", key), ("client-ca", clientCA),
-            ("crl", crl ?? "(none)"), ("allow-tls12", "\(allowTLS12)"), ("objection-period-days", "\(objectionPeriodDays)"),
-            ("retention-days", "\(retentionDays)"), ("max-in-flight", "\(maxInFlight)"), ("max-connections", "\(maxConnections)"),
-            ("storage-threads", "\(storageThreads)"), ("block-cache-mb", "\(blockCacheMB)"), ("handshake-timeout", "\(handshakeTimeout)"),
-            ("idle-timeout", "\(idleTimeout)"), ("drain-timeout", "\(drainTimeout)"), ("max-frame-bytes", "\(maxFrameBytes)"), ("log-level", logLevel), ("log-format", logFormat),
-            ("access-matrix", accessMatrix ?? "(shipped)"), ("log-signing-key", logSigningKey ?? "(<data-dir>/log-signing-key)"),
-            ("master-key", masterKey ?? "(<data-dir>/master-key)"), ("previous-master-key", previousMasterKey ?? "(none)"),
-            ("backup-dir", backupDir ?? "(none)"),
-            ("metrics-host", metricsHost), ("metrics-port", "\(metricsPort)"), ("max-document-bytes", "\(maxDocumentBytes)"),
-        ]
-        return values.map { ($0.0, $0.1, sources[$0.0] ?? "default") }
+        SettingsCatalog.all.map { setting in
+            var shown = values[setting.name]?.description ?? "?"
+            if values[setting.name] == SettingValue.none {
+                switch setting.name {
+                case "access-matrix": shown = "(shipped)"
+                case "log-signing-key": shown = "(<data-dir>/log-signing-key)"
+                case "master-key": shown = "(<data-dir>/master-key)"
+                default: break
+                }
+            }
+            return (setting.name, shown, sources[setting.name] ?? "default")
+        }
     }
 }
