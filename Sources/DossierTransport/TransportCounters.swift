@@ -9,6 +9,7 @@ public final class TransportCounters: Sendable {
         public var accepted: UInt64 = 0
         public var refusedAtLimit: UInt64 = 0
         public var handshakeFailures: [String: UInt64] = [:]
+        public var handshakesCompleted: UInt64 = 0
     }
 
     /// Connection events for the server's log: (event, reason). Never addresses or identities.
@@ -53,7 +54,10 @@ public final class TransportCounters: Sendable {
         emit("handshake failed", reason)
     }
 
-    func handshakeCompleted() { emit("handshake completed") }
+    func handshakeCompleted() {
+        state.withLockedValue { $0.handshakesCompleted += 1 }
+        emit("handshake completed")
+    }
     func closedRevoked() { emit("connection closing", "certificate_revoked") }
     func closed() { emit("connection closed") }
 

@@ -28,7 +28,11 @@ import Testing
         for series in [
             "dossier_calls_total{service=\"dossier.v1.Records\",method=\"GetRecord\",code=\"OK\"} 1",
             "dossier_calls_total{service=\"unknown\",method=\"unknown\",code=\"UNIMPLEMENTED\"} 1",
-            "dossier_call_duration_seconds_bucket{service=\"dossier.v1.Records\",method=\"OpenRecord\",le=\"+Inf\"} 1",
+            "dossier_call_duration_seconds_bucket{service=\"dossier.v1.Records\",method=\"OpenRecord\",code=\"OK\",le=\"+Inf\"} 1",
+            "dossier_call_duration_seconds_count{service=\"unknown\",method=\"unknown\",code=\"UNIMPLEMENTED\"} 1",
+            "dossier_handshakes_total{outcome=\"ok\"} 2", "dossier_handshakes_total{outcome=\"handshake_failed\"} 1",
+            "process_cpu_seconds_total ", "process_resident_memory_bytes ", "process_open_fds ", "process_max_fds ",
+            "process_start_time_seconds ", "process_virtual_memory_bytes ",
             "dossier_calls_in_flight 0", "dossier_connections_open ", "dossier_handshake_failures_total{reason=",
             "dossier_access_log_appends_total ", "dossier_write_batch_operations_count ", "dossier_rocksdb_live_data_bytes ",
             "dossier_rocksdb_pending_compaction_bytes ", "dossier_rocksdb_write_stopped 0",

@@ -15,9 +15,15 @@ public final class CallMetrics: Sendable {
         var count: UInt64 = 0
     }
 
+    struct LatencyKey: Hashable {
+        let service: String
+        let method: String
+        let code: String
+    }
+
     struct State {
         var calls: [Key: [String: UInt64]] = [:]
-        var latencies: [Key: Latency] = [:]
+        var latencies: [LatencyKey: Latency] = [:]
         var inFlight: Int = 0
     }
 
@@ -31,14 +37,15 @@ public final class CallMetrics: Sendable {
 
     func finished(service: String, method: String, code: String, seconds: Double) {
         let key = Key(service: service, method: method)
+        let latencyKey = LatencyKey(service: service, method: method, code: code)
         state.withLock { state in
             state.inFlight -= 1
             state.calls[key, default: [:]][code, default: 0] += 1
-            var latency = state.latencies[key] ?? Latency(buckets: Array(repeating: 0, count: Self.bounds.count))
+            var latency = state.latencies[latencyKey] ?? Latency(buckets: Array(repeating: 0, count: Self.bounds.count))
             if let index = Self.bounds.firstIndex(where: { seconds <= $0 }) { latency.buckets[index] += 1 }
             latency.sum += seconds
             latency.count += 1
-            state.latencies[key] = latency
+            state.latencies[latencyKey] = latency
         }
     }
 
@@ -52,11 +59,11 @@ public final class CallMetrics: Sendable {
                 text += "dossier_calls_total{service=\"\(key.service)\",method=\"\(key.method)\",code=\"\(code)\"} \(count)\n"
             }
         }
-        text += "# HELP dossier_call_duration_seconds Time from a request's arrival at the dispatcher to its answer.\n"
+        text += "# HELP dossier_call_duration_seconds Time from a request's arrival at the dispatcher to its answer, by status code.\n"
         text += "# TYPE dossier_call_duration_seconds histogram\n"
-        for key in state.latencies.keys.sorted(by: { ($0.service, $0.method) < ($1.service, $1.method) }) {
+        for key in state.latencies.keys.sorted(by: { ($0.service, $0.method, $0.code) < ($1.service, $1.method, $1.code) }) {
             let latency = state.latencies[key]!
-            let labels = "service=\"\(key.service)\",method=\"\(key.method)\""
+            let labels = "service=\"\(key.service)\",method=\"\(key.method)\",code=\"\(key.code)\""
             var cumulative: UInt64 = 0
             for (index, bound) in Self.bounds.enumerated() {
                 cumulative += latency.buckets[index]

@@ -42,6 +42,12 @@ final class MetricsEndpoint: Sendable {
         text += "dossier_connections_accepted_total \(counters.accepted)\n"
         text += "# HELP dossier_connections_refused_total Connections closed at accept: the connection limit was reached.\n"
         text += "# TYPE dossier_connections_refused_total counter\ndossier_connections_refused_total \(counters.refusedAtLimit)\n"
+        text += "# HELP dossier_handshakes_total TLS handshakes by outcome: ok, or the reason it failed.\n"
+        text += "# TYPE dossier_handshakes_total counter\n"
+        text += "dossier_handshakes_total{outcome=\"ok\"} \(counters.handshakesCompleted)\n"
+        for (reason, count) in counters.handshakeFailures.sorted(by: { $0.key < $1.key }) {
+            text += "dossier_handshakes_total{outcome=\"\(reason)\"} \(count)\n"
+        }
         text += "# HELP dossier_handshake_failures_total TLS handshakes that failed or timed out, by reason.\n"
         text += "# TYPE dossier_handshake_failures_total counter\n"
         for (reason, count) in counters.handshakeFailures.sorted(by: { $0.key < $1.key }) {
@@ -63,6 +69,7 @@ final class MetricsEndpoint: Sendable {
         for figure in store.storageFigures() {
             text += "# HELP \(figure.name) \(figure.help)\n# TYPE \(figure.name) gauge\n\(figure.name) \(figure.value)\n"
         }
+        ProcessMetrics.render(into: &text)
         return text
     }
 }
