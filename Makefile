@@ -21,14 +21,22 @@ SWIFT_RELEASE_FLAGS ?= --static-swift-stdlib
 release: deps
 	$(SWIFT) build -c release $(SWIFT_RELEASE_FLAGS)
 
-## Development CA, server and sample client certificates (only when absent).
-certs: $(CERTS)/ca.pem
+## Development CA, server and sample client certificates, and the development master and
+## log-signing keys next to them (only when absent; never inside a data directory).
+certs: $(CERTS)/ca.pem $(CERTS)/master.key
 $(CERTS)/ca.pem:
 	@bash certs/make-dev-certs.sh $(CERTS)
+$(CERTS)/master.key: | $(CERTS)/ca.pem
+	@bash scripts/dev-keys.sh $(CERTS)
 
-## Builds, makes dev certificates if absent, and starts dossierd on 127.0.0.1:$(PORT) with its data in $(DATA).
+## Builds, makes dev certificates and keys if absent, and starts dossierd on 127.0.0.1:$(PORT)
+## with its data in $(DATA) and the records' keys in $(KEYSTORE).
+KEYSTORE   ?= ./keystore
 run: build certs
-	$(BIN)/dossierd --host 127.0.0.1 --port $(PORT) --data-dir $(DATA) --backup-dir ./backups \
+	@echo "development keys: $(CERTS)/master.key, $(CERTS)/log-signing.key (outside the data directory); key store: $(KEYSTORE)"
+	$(BIN)/dossierd --host 127.0.0.1 --port $(PORT) --data-dir $(DATA) --key-store $(KEYSTORE) \
+	  --backup-dir ./backups --key-store-backup-dir ./keystore-backups \
+	  --master-key $(CERTS)/master.key --log-signing-key $(CERTS)/log-signing.key \
 	  --cert $(CERTS)/server.pem --key $(CERTS)/server.key --client-ca $(CERTS)/ca.pem
 
 ## Fails fast when proto/ changed and the generated code did not, then runs every test:

@@ -38,7 +38,8 @@ fi
 start_server() {
     [[ -n "$SERVER_PID" ]] && { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; }
     rm -rf "$DATA/db"
-    "$BIN/dossierd" --data-dir "$DATA/db" --port "$PORT" --log-level notice --metrics-port 0 \
+    "$BIN/dossierd" --data-dir "$DATA/db" --key-store "$DATA/keystore" \
+        --master-key certs/dev/master.key --log-signing-key certs/dev/log-signing.key --port "$PORT" --log-level notice --metrics-port 0 \
         --cert certs/dev/server.pem --key certs/dev/server.key --client-ca certs/dev/ca.pem >"$DATA/server.log" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 50); do

@@ -27,7 +27,8 @@ as() {
 }
 
 start() {
-  "$bin/dossierd" --port "$port" --metrics-port 0 --data-dir "$data" --cert "$certs/server.pem" --key "$certs/server.key" \
+  "$bin/dossierd" --port "$port" --metrics-port 0 --data-dir "$data" --key-store "$work/keystore" \
+    --master-key "$work/keys/master.key" --log-signing-key "$work/keys/log-signing.key" --cert "$certs/server.pem" --key "$certs/server.key" \
     --client-ca "$certs/ca.pem" --log-level error >>"$work/server.log" 2>&1 &
   disown
   for _ in $(seq 1 100); do
@@ -39,6 +40,7 @@ start() {
   exit 2
 }
 
+bash scripts/dev-keys.sh "$work/keys" >/dev/null
 head -c 20000 /dev/urandom >"$work/content.bin"
 start
 as operator-helpdesk record open $patient --skip-objection-period >/dev/null

@@ -56,6 +56,7 @@ GO111MODULE=off GOPATH="/usr/share/gocode" GOFLAGS="" GOPROXY=off GOCACHE="$BUIL
 # --- Certificates, servers ------------------------------------------------------------------
 
 work="$(mktemp -d)"
+bash "$(dirname "${BASH_SOURCE[0]}")/dev-keys.sh" "$work/keys" >/dev/null
 server_pid=""
 # shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() {
@@ -158,7 +159,8 @@ stop_server "go ttrpc server" "$work/go-server.log"
 if [[ -n "$DOSSIERD" ]]; then
     port="$(free_port)" || die "found no free port"
     start_server "dossierd" "$work/dossierd.log" \
-        "$DOSSIERD" --host 127.0.0.1 --port "$port" --metrics-port 0 --data-dir "$work/data" \
+        "$DOSSIERD" --host 127.0.0.1 --port "$port" --metrics-port 0 --data-dir "$work/data" --key-store "$work/keystore" \
+        --master-key "$work/keys/master.key" --log-signing-key "$work/keys/log-signing.key" \
         --log-level notice --cert "$CERTS/server.pem" --key "$CERTS/server.key" --client-ca "$CERTS/ca.pem"
     run_benches dossierd
     stop_server "dossierd" "$work/dossierd.log"

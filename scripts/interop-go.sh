@@ -104,7 +104,9 @@ free_port() {
 }
 port="$(free_port)" || die "found no free port"
 
-"$DOSSIERD" --host 127.0.0.1 --port "$port" --metrics-port 0 --data-dir "$work/data" \
+bash scripts/dev-keys.sh "$work/keys" >/dev/null
+"$DOSSIERD" --host 127.0.0.1 --port "$port" --metrics-port 0 --data-dir "$work/data" --key-store "$work/keystore" \
+    --master-key "$work/keys/master.key" --log-signing-key "$work/keys/log-signing.key" \
     --cert "$work/certs/server.pem" --key "$work/certs/server.key" \
     --client-ca "$work/certs/ca.pem" >"$work/dossierd.log" 2>&1 &
 server_pid=$!

@@ -44,7 +44,7 @@ as_user=(setpriv --reuid="$uid" --regid="$uid" --clear-groups --inh-caps=-all --
 
 cd "$work"
 "${as_user[@]}" env -i PATH=/usr/bin:/bin HOME="$work" "$work/bin/dossierd" serve --host 127.0.0.1 --port "$port" \
-  --metrics-port "$metrics_port" --data-dir "$work/data" --cert certs/server.pem --key certs/server.key \
+  --metrics-port "$metrics_port" --data-dir "$work/data" --key-store "$work/keystore" --cert certs/server.pem --key certs/server.key \
   --client-ca certs/ca.pem --master-key keys/master.key --log-signing-key keys/log-signing.key \
   --backup-dir "$work/backups" >"$work/server.log" 2>&1 &
 server_pid=$!

@@ -32,6 +32,7 @@ public final class DossierServer: Service {
     private let maintenance = NIOLockedValueBox<Task<Void, Never>?>(nil)
     private let metricsEndpoint: MetricsEndpoint
     private let metricsChannel = NIOLockedValueBox<(any Channel)?>(nil)
+    private let backups: Backups
 
     /// Opens storage and builds the TLS context: a bad configuration fails here, with a
     /// message that says what is wrong.
@@ -44,13 +45,16 @@ public final class DossierServer: Service {
             store = try DossierStore(configuration: configuration.store)
         } catch {
             try? group.syncShutdownGracefully()
-            throw ServerStartupError("cannot open the data directory \(configuration.store.path): \(error)")
+            throw ServerStartupError(
+                error is KeyStoreError || error is KeyFileError || error is PermissionsError || error is SealingError
+                    ? "\(error)" : "cannot open the data directory \(configuration.store.path): \(error)")
         }
         let signer: LogSigningKeys
         do {
-            signer = try LogSigningKeys.load(
-                path: configuration.logSigningKeyPath ?? configuration.store.path + "/log-signing-key",
-                create: configuration.logSigningKeyPath == nil)
+            guard let path = configuration.logSigningKeyPath else {
+                throw ServerStartupError("no log-signing key is configured (--log-signing-key FILE, 64 hex digits)")
+            }
+            signer = try LogSigningKeys.load(path: path, allowOpenPermissions: configuration.store.allowOpenPermissions)
         } catch {
             store.close()
             try? group.syncShutdownGracefully()
@@ -70,6 +74,10 @@ public final class DossierServer: Service {
             try? group.syncShutdownGracefully()
             throw ServerStartupError("cannot load the revoked certificates: \(error)")
         }
+        let backups = Backups(
+            root: configuration.backupRoot, keyStoreRoot: configuration.keyStoreBackupRoot,
+            keyStoreRetention: configuration.keyStoreBackupRetention, store: store)
+        self.backups = backups
         let records = RecordService(repository: store, policy: configuration.policy, clock: clock)
         let access = AccessService(repository: store, clock: clock)
         let matrix = configuration.accessMatrix.matrix
@@ -89,7 +97,7 @@ public final class DossierServer: Service {
             + DocumentsHandler(documents: documents).serverMethods
             + AdminHandler(
                 accessMatrix: configuration.accessMatrix, purge: purge,
-                backups: Backups(root: configuration.backupRoot, store: store), revocations: revocations,
+                backups: backups, revocations: revocations,
                 store: store, configuration: configuration, logSigningKeyID: signer.currentKeyID, startedAt: clock()
             ).serverMethods
             + StatisticsHandler(statistics: StatisticsService(repository: store, clock: clock)).serverMethods
@@ -181,6 +189,8 @@ public final class DossierServer: Service {
                 if swept > 0 { logger.info("expired uploads removed", metadata: ["uploads": "\(swept)"]) }
                 let notified = try await notifications.noticeExpiringGrants(try await store.patientIDs())
                 if notified > 0 { logger.info("expiring grants notified", metadata: ["grants": "\(notified)"]) }
+                let pruned = try backups.pruneKeyStoreBackups(now: Date())
+                if pruned > 0 { logger.notice("key-store backups past their retention deleted", metadata: ["backups": "\(pruned)"]) }
             } catch is CancellationError {
                 return
             } catch {

@@ -9,21 +9,23 @@ extension DossierStore {
 
     public func readAccessLog(_ patient: PatientID, _ query: AccessLogQuery) async throws -> [SequencedLogEntry] {
         try await read { [self] in
-            // Entries are keyed patient ‖ 0x00 ‖ sequence; the head key (patient ‖ 0x01) bounds them.
-            var lower = Keys.logPrefix(patient)
-            var upper = Keys.logHead(patient)
+            guard let keys = try keyStore.keys(for: patient) else { return [] }
+            let handle = keys.handle
+            // Entries are keyed handle ‖ 0x00 ‖ sequence; the head key (handle ‖ 0x01) bounds them.
+            var lower = Keys.logPrefix(handle)
+            var upper = Keys.logHead(handle)
             if let after = query.after {
                 if query.newestFirst {
-                    upper = Keys.logEntry(patient, sequence: after)
+                    upper = Keys.logEntry(handle, sequence: after)
                 } else {
-                    lower = Keys.logEntry(patient, sequence: after &+ 1)
+                    lower = Keys.logEntry(handle, sequence: after &+ 1)
                 }
             }
             let iterator = try database.iterator(in: families.accessLog, lowerBound: lower, upperBound: upper)
             query.newestFirst ? iterator.seekToLast() : iterator.seekToFirst()
             var entries: [SequencedLogEntry] = []
             while iterator.isValid && entries.count < query.limit {
-                let link = try RecordCodec.decodeLogLink(iterator.value)
+                let link = try RecordCodec.decodeLogLink(try keys.open(iterator.value, at: iterator.key))
                 if query.matches(link.entry) {
                     entries.append(SequencedLogEntry(
                         sequence: link.sequence, entry: link.entry, prevHash: link.prevHash, entryHash: link.entryHash))
@@ -37,15 +39,20 @@ extension DossierStore {
 }
 
 extension DossierStore: LogChainRepository {
+    /// Every stored entry in key order; an entry that does not open or decode (changed behind
+    /// the server's back) is a link without content, which verification reports.
     public func readLogChain(_ patient: PatientID) async throws -> [StoredLogLink] {
         try await read { [self] in
-            let iterator = try database.iterator(in: families.accessLog, lowerBound: Keys.logPrefix(patient), upperBound: Keys.logHead(patient))
+            guard let keys = try keyStore.keys(for: patient) else { return [] }
+            let prefix = Keys.logPrefix(keys.handle)
+            let iterator = try database.iterator(in: families.accessLog, lowerBound: prefix, upperBound: Keys.logHead(keys.handle))
             iterator.seekToFirst()
             var links: [StoredLogLink] = []
             while iterator.isValid {
                 let key = iterator.key
-                let sequence = key.count == Keys.logPrefix(patient).count + 8 ? Keys.decodeUInt64(Array(key.suffix(8))) ?? 0 : 0
-                links.append(StoredLogLink(keySequence: sequence, content: try? RecordCodec.decodeLogLink(iterator.value)))
+                let sequence = key.count == prefix.count + 8 ? Keys.decodeUInt64(Array(key.suffix(8))) ?? 0 : 0
+                let content = try? RecordCodec.decodeLogLink(try keys.open(iterator.value, at: key))
+                links.append(StoredLogLink(keySequence: sequence, content: content))
                 iterator.next()
             }
             try iterator.checkError()
@@ -54,6 +61,6 @@ extension DossierStore: LogChainRepository {
     }
 
     public func readLogHead(_ patient: PatientID) async throws -> (sequence: UInt64, hash: [UInt8]) {
-        try await read { [self] in try logHead(patient) }
+        try await read { [self] in try keyStore.keys(for: patient).map(logHead) ?? (0, LogChain.zeroHash) }
     }
 }

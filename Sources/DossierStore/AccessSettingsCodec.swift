@@ -2,17 +2,18 @@ import DossierCore
 import Foundation
 import RocksDB
 
-/// Access settings ⇄ the `grants` family: one key per grant, delegation and block, one for the
-/// emergency preference.
+/// Access settings ⇄ the `grants` family: one key per grant, delegation, block, known accessor
+/// and expiry notice, one for the emergency preference and one for the presence code. Every
+/// value is sealed with the record's data key; identifiers in keys are blinded with it.
 enum AccessSettingsCodec {
     /// Reads every setting of a record with one prefix scan.
-    static func load(_ patient: PatientID, from database: Database, family: ColumnFamily) throws -> RecordAccessSettings {
+    static func load(_ keys: RecordKeys, from database: Database, family: ColumnFamily) throws -> RecordAccessSettings {
         var settings = RecordAccessSettings()
-        let prefix = Keys.settingsPrefix(patient)
+        let prefix = Keys.settingsPrefix(keys.handle)
         var failure: (any Error)?
         try database.scan(prefix: prefix, in: family) { key, value in
             do {
-                let bytes = [UInt8](value)
+                let bytes = try keys.open(value, at: Array(key))
                 switch Keys.Setting(rawValue: key[prefix.count]) {
                 case .grant: settings.grants.append(try decodeGrant(bytes))
                 case .delegation: settings.delegations.append(try decodeDelegation(bytes))
@@ -22,10 +23,8 @@ enum AccessSettingsCodec {
                     settings.emergencyRefused = stored.refused
                     settings.emergencyPreferenceUpdatedAt = Time.date(stored.updatedAtUs)
                 case .presenceCode: settings.presenceCode = try decodePresenceCode(bytes)
-                case .knownAccessor:
-                    settings.knownAccessors.insert(String(decoding: key.dropFirst(prefix.count + 1), as: UTF8.self))
-                case .expiryNotified:
-                    settings.expiryNotified.insert(String(decoding: key.dropFirst(prefix.count + 1), as: UTF8.self))
+                case .knownAccessor: settings.knownAccessors.insert(String(decoding: bytes, as: UTF8.self))
+                case .expiryNotified: settings.expiryNotified.insert(String(decoding: bytes, as: UTF8.self))
                 case nil: throw CorruptValueError(family: Keys.Family.grants)
                 }
                 return true
@@ -38,43 +37,46 @@ enum AccessSettingsCodec {
         return settings
     }
 
-    /// Stages the difference between two settings in `batch`.
+    /// Stages the difference between two settings in `batch`. `delegationIndex` blinds a
+    /// delegate's id for the index across records (KeyStore.blindIndex).
     static func stage(
-        _ updated: RecordAccessSettings, replacing current: RecordAccessSettings, of patient: PatientID,
-        in batch: WriteBatch, family: ColumnFamily
+        _ updated: RecordAccessSettings, replacing current: RecordAccessSettings, keys: RecordKeys,
+        delegationIndex: (String) -> [UInt8], in batch: WriteBatch, family: ColumnFamily
     ) throws {
+        let handle = keys.handle
+        func put(_ key: [UInt8], _ value: [UInt8]) throws { batch.put(key, try keys.seal(value, at: key), in: family) }
         let oldGrants = Dictionary(current.grants.map { ($0.id, $0) }, uniquingKeysWith: { $1 })
         for grant in updated.grants where oldGrants[grant.id] != grant {
-            batch.put(Keys.setting(patient, .grant, id: grant.id), try encode(grant), in: family)
+            try put(Keys.setting(handle, .grant, id: Array(grant.id.utf8)), try encode(grant))
         }
         let newDelegates = Set(updated.delegations.map(\.delegateID))
         for old in current.delegations where !newDelegates.contains(old.delegateID) {
-            batch.delete(Keys.setting(patient, .delegation, id: old.delegateID), in: family)
-            batch.delete(Keys.delegationIndex(old.delegateID, patient: patient), in: family)
+            batch.delete(Keys.setting(handle, .delegation, id: keys.blind(old.delegateID)), in: family)
+            batch.delete(Keys.delegationIndex(delegationIndex(old.delegateID), handle: handle), in: family)
         }
         for delegation in updated.delegations where !current.delegations.contains(delegation) {
             let value = try encode(delegation)
-            batch.put(Keys.setting(patient, .delegation, id: delegation.delegateID), value, in: family)
-            batch.put(Keys.delegationIndex(delegation.delegateID, patient: patient), value, in: family)
+            try put(Keys.setting(handle, .delegation, id: keys.blind(delegation.delegateID)), value)
+            try put(Keys.delegationIndex(delegationIndex(delegation.delegateID), handle: handle), value)
         }
         let newBlocks = Set(updated.blocks.map(\.professionalID))
         for old in current.blocks where !newBlocks.contains(old.professionalID) {
-            batch.delete(Keys.setting(patient, .block, id: old.professionalID), in: family)
+            batch.delete(Keys.setting(handle, .block, id: keys.blind(old.professionalID)), in: family)
         }
         for block in updated.blocks where !current.blocks.contains(block) {
-            batch.put(Keys.setting(patient, .block, id: block.professionalID), try encode(block), in: family)
+            try put(Keys.setting(handle, .block, id: keys.blind(block.professionalID)), try encode(block))
         }
         for accessor in updated.knownAccessors.subtracting(current.knownAccessors) {
-            batch.put(Keys.setting(patient, .knownAccessor, id: accessor), [UInt8](), in: family)
+            try put(Keys.setting(handle, .knownAccessor, id: keys.blind(accessor)), Array(accessor.utf8))
         }
         for grantID in updated.expiryNotified.subtracting(current.expiryNotified) {
-            batch.put(Keys.setting(patient, .expiryNotified, id: grantID), [UInt8](), in: family)
+            try put(Keys.setting(handle, .expiryNotified, id: Array(grantID.utf8)), Array(grantID.utf8))
         }
         if updated.presenceCode != current.presenceCode {
             if let code = updated.presenceCode {
-                batch.put(Keys.setting(patient, .presenceCode), try encode(code), in: family)
+                try put(Keys.setting(handle, .presenceCode), try encode(code))
             } else {
-                batch.delete(Keys.setting(patient, .presenceCode), in: family)
+                batch.delete(Keys.setting(handle, .presenceCode), in: family)
             }
         }
         if updated.emergencyRefused != current.emergencyRefused
@@ -83,7 +85,7 @@ enum AccessSettingsCodec {
             var stored = Dossier_Storage_V1_StoredEmergencyPreference()
             stored.refused = updated.emergencyRefused
             stored.updatedAtUs = Time.micros(updated.emergencyPreferenceUpdatedAt)
-            batch.put(Keys.setting(patient, .emergency), try stored.serializedBytes() as [UInt8], in: family)
+            try put(Keys.setting(handle, .emergency), try stored.serializedBytes() as [UInt8])
         }
     }
 

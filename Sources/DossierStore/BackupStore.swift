@@ -2,15 +2,18 @@ import Foundation
 import RocksDB
 
 /// Online backups: RocksDB checkpoints (consistent, taken while serving; table files hard-linked
-/// when on the same file system). A backup holds the records' data keys wrapped by the master
-/// key, never the master key.
+/// when on the same file system). A data backup holds sealed values only: no key, no patient id.
+/// The key store is checkpointed apart (decision 0004), if asked.
 extension DossierStore {
-    /// Writes a checkpoint to `path` (which must not exist) and returns the storage sequence
-    /// number it is consistent at: every write acknowledged before the call is in it.
-    public func createBackup(at path: String) async throws -> UInt64 {
+    /// Writes a checkpoint of the data to `path` (which must not exist), and, when
+    /// `keyStorePath` is given, one of the key store there, taken after the data's: it holds the
+    /// keys of every record in the data checkpoint. Returns the storage sequence number the data
+    /// is consistent at: every write acknowledged before the call is in it.
+    public func createBackup(at path: String, keyStoreAt keyStorePath: String? = nil) async throws -> UInt64 {
         try await run { [self] in
             let sequence = try database.latestSequenceNumber()
             try database.createCheckpoint(at: path)
+            if let keyStorePath { try keyStore.checkpoint(at: keyStorePath) }
             return sequence
         }
     }

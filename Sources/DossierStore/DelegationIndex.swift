@@ -3,24 +3,17 @@ import RocksDB
 
 extension DossierStore {
     /// The records on which `delegateID` was named delegate (active or not), by patient id.
+    /// Index keys are "~D" ‖ HMAC(index key, delegate id) ‖ handle; values are sealed with the
+    /// record's data key. Entries of purged records (no keys any more) are skipped.
     public func delegations(of delegateID: String) async throws -> [(patient: PatientID, delegation: Delegation)] {
         try await read { [self] in
-            let prefix = Keys.delegationIndexPrefix(delegateID)
+            let prefix = Keys.delegationIndexPrefix(keyStore.blindIndex(delegateID))
             var found: [(PatientID, Delegation)] = []
-            var failure: (any Error)?
-            try database.scan(prefix: prefix, in: families.grants) { key, value in
-                do {
-                    guard let patient = PatientID(rawValue: String(decoding: key.dropFirst(prefix.count), as: UTF8.self)) else {
-                        throw CorruptValueError(family: Keys.Family.grants)
-                    }
-                    found.append((patient, try AccessSettingsCodec.decodeDelegation([UInt8](value))))
-                    return true
-                } catch {
-                    failure = error
-                    return false
-                }
+            for entry in try database.entries(withPrefix: prefix, in: families.grants) {
+                guard let handle = RecordHandle(entry.key.dropFirst(prefix.count)) else { throw CorruptValueError(family: Keys.Family.grants) }
+                guard let keys = try keyStore.keys(for: handle) else { continue }
+                found.append((keys.patient, try AccessSettingsCodec.decodeDelegation(try keys.open(entry.value, at: entry.key))))
             }
-            if let failure { throw failure }
             return found
         }
     }

@@ -4,59 +4,46 @@ import Foundation
 import RocksDB
 
 /// One record's documents, contents and upload sessions, read inside a record transaction.
-/// Values are sealed with the record's data key (Sealing.swift), loaded on first use.
+/// Every value is sealed with the record's data key (RecordKeys).
 struct StoreDocumentStorage: DocumentStorage {
     let store: DossierStore
-    let patient: PatientID
-    let key: LazyDataKey
+    let keys: RecordKeys
 
     var database: Database { store.database }
     var documents: ColumnFamily { store.families.documents }
     var contents: ColumnFamily { store.families.contents }
-
-    /// The record's data key, read once per transaction (nil: the record has no sealed data).
-    final class LazyDataKey: @unchecked Sendable {
-        // @unchecked: used by one transaction at a time, under the record's lock.
-        private var loaded: SymmetricKey??
-        private let load: () throws -> SymmetricKey?
-        init(_ load: @escaping () throws -> SymmetricKey?) { self.load = load }
-        func get() throws -> SymmetricKey? {
-            if let loaded { return loaded }
-            let key = try load()
-            loaded = .some(key)
-            return key
-        }
-    }
+    var handle: RecordHandle { keys.handle }
 
     func open(_ value: some ContiguousBytes, at storageKey: [UInt8]) throws -> [UInt8] {
-        guard let key = try key.get() else { throw CorruptValueError(family: "sealed value without a data key") }
-        return try Sealing.open(value, key: key, boundTo: storageKey)
+        try keys.open(value, at: storageKey)
     }
 
     func document(_ id: String) throws -> Document? {
-        let storageKey = Keys.documentEntry(patient, .document, id)
+        let storageKey = Keys.documentEntry(handle, .document, id)
         guard Self.isPlausibleID(id), let bytes = try database.get(storageKey, in: documents) else { return nil }
         return try DocumentCodec.decodeDocument(try open(bytes, at: storageKey))
     }
 
+    /// An index entry's value: the id it points to, sealed.
+    private func indexedID(at key: [UInt8]) throws -> String? {
+        try database.get(key, in: documents).map { String(decoding: try open($0, at: key), as: UTF8.self) }
+    }
+
     func documentID(clientUniqueID: String, author: Principal) throws -> String? {
-        guard let dataKey = try key.get() else { return nil }
-        let blinded = DossierStore.blindedID(clientUniqueID, key: dataKey)
-        let key = Keys.clientIndex(patient, .clientID, author, blindedID: blinded)
-        return try database.get(key, in: documents).map { String(decoding: $0, as: UTF8.self) }
+        try indexedID(at: Keys.clientIndex(keys, .clientID, author, clientUniqueID: clientUniqueID))
     }
 
     func hasDocuments(authoredBy author: Principal) throws -> Bool {
-        let prefix = Keys.clientIndexPrefix(patient, .clientID, author)
+        let prefix = Keys.clientIndexPrefix(keys, .clientID, author)
         return try !database.entries(withPrefix: prefix, in: documents, limit: 1).isEmpty
     }
 
     func forEachDocument(newestFirst: Bool, after: String?, _ body: (Document) throws -> Bool) throws {
-        let prefix = Keys.documentEntry(patient, .document)
+        let prefix = Keys.documentEntry(handle, .document)
         var lower = prefix
         var upper = Iterator.upperBound(forPrefix: prefix)
         if let after {
-            let cursor = Keys.documentEntry(patient, .document, after)
+            let cursor = Keys.documentEntry(handle, .document, after)
             if newestFirst { upper = cursor } else { lower = cursor + [0x00] }
         }
         let iterator = try database.iterator(in: documents, lowerBound: lower, upperBound: upper)
@@ -70,17 +57,18 @@ struct StoreDocumentStorage: DocumentStorage {
     }
 
     func documentCount() throws -> UInt64 {
-        guard let bytes = try database.get(Keys.documentCount(patient), in: documents) else { return 0 }
-        guard let count = Keys.decodeUInt64(bytes) else { throw CorruptValueError(family: Keys.Family.documents) }
+        let key = Keys.documentCount(handle)
+        guard let sealed = try database.get(key, in: documents) else { return 0 }
+        guard let count = Keys.decodeUInt64(try open(sealed, at: key)) else { throw CorruptValueError(family: Keys.Family.documents) }
         return count
     }
 
     /// Chunks are keyed by their offset: seek to the last chunk starting at or before `offset`,
     /// then open and copy forward.
     func readContent(_ content: ContentID, offset: UInt64, length: Int) throws -> [UInt8] {
-        let prefix = Keys.contentPrefix(patient, content)
+        let prefix = Keys.contentPrefix(handle, content)
         let iterator = try database.iterator(in: contents, prefix: prefix)
-        iterator.seekForPrev(Keys.contentChunk(patient, content, offset: offset))
+        iterator.seekForPrev(Keys.contentChunk(handle, content, offset: offset))
         if !iterator.isValid { iterator.seekToFirst() }
         var result: [UInt8] = []
         result.reserveCapacity(length)
@@ -105,23 +93,20 @@ struct StoreDocumentStorage: DocumentStorage {
     }
 
     func upload(_ id: String) throws -> UploadSession? {
-        let storageKey = Keys.documentEntry(patient, .upload, id)
+        let storageKey = Keys.documentEntry(handle, .upload, id)
         guard let bytes = try database.get(storageKey, in: documents) else { return nil }
         return try DocumentCodec.decodeUpload(try open(bytes, at: storageKey))
     }
 
     func uploadID(clientUniqueID: String, creator: Principal) throws -> String? {
-        guard let dataKey = try key.get() else { return nil }
-        let blinded = DossierStore.blindedID(clientUniqueID, key: dataKey)
-        let key = Keys.clientIndex(patient, .uploadClientID, creator, blindedID: blinded)
-        return try database.get(key, in: documents).map { String(decoding: $0, as: UTF8.self) }
+        try indexedID(at: Keys.clientIndex(keys, .uploadClientID, creator, clientUniqueID: clientUniqueID))
     }
 
     func openUploadCount(creator: Principal, at now: Date) throws -> Int {
-        let prefix = Keys.clientIndexPrefix(patient, .uploadClientID, creator)
+        let prefix = Keys.clientIndexPrefix(keys, .uploadClientID, creator)
         var count = 0
         for entry in try database.entries(withPrefix: prefix, in: documents) {
-            if let upload = try upload(String(decoding: entry.value, as: UTF8.self)), upload.state == .open,
+            if let upload = try upload(String(decoding: try open(entry.value, at: entry.key), as: UTF8.self)), upload.state == .open,
                 !upload.isExpired(at: now)
             {
                 count += 1
@@ -137,35 +122,42 @@ struct StoreDocumentStorage: DocumentStorage {
 }
 
 extension DossierStore {
-    func documentStorage(_ patient: PatientID) -> StoreDocumentStorage {
-        StoreDocumentStorage(store: self, patient: patient, key: .init { [self] in try dataKey(patient) })
+    func documentStorage(_ keys: RecordKeys) -> StoreDocumentStorage {
+        StoreDocumentStorage(store: self, keys: keys)
+    }
+
+    /// Puts `value` at `key`, sealed with the record's keys.
+    func putSealed(_ value: some DataProtocol, at key: [UInt8], keys: RecordKeys, in family: ColumnFamily, batch: WriteBatch) throws {
+        batch.put(key, try keys.seal(value, at: key), in: family)
     }
 
     /// Stages a transaction's document, content and upload changes, sealed with the record's
-    /// data key (created with the first document).
-    func stageDocuments(_ transaction: RecordTransaction, in batch: WriteBatch) throws {
+    /// data key.
+    func stageDocuments(_ transaction: RecordTransaction, keys: RecordKeys, in batch: WriteBatch) throws {
         let changes = transaction.documentChanges
         guard !changes.isEmpty else { return }
-        let patient = transaction.patientID
-        let key = try dataKey(patient, creatingIn: batch)
+        let handle = keys.handle
         for document in changes.documents.values {
-            let storageKey = Keys.documentEntry(patient, .document, document.id)
-            batch.put(storageKey, try Sealing.seal(try DocumentCodec.encode(document), key: key, boundTo: storageKey), in: families.documents)
-            let blinded = Self.blindedID(document.submission.clientUniqueID, key: key)
-            batch.put(Keys.clientIndex(patient, .clientID, document.author, blindedID: blinded), Array(document.id.utf8), in: families.documents)
+            try putSealed(
+                try DocumentCodec.encode(document), at: Keys.documentEntry(handle, .document, document.id), keys: keys,
+                in: families.documents, batch: batch)
+            try putSealed(
+                Array(document.id.utf8),
+                at: Keys.clientIndex(keys, .clientID, document.author, clientUniqueID: document.submission.clientUniqueID), keys: keys,
+                in: families.documents, batch: batch)
         }
         if changes.deposited > 0 {
-            let count = try documentStorage(patient).documentCount() + changes.deposited
-            batch.put(Keys.documentCount(patient), Keys.encode(count), in: families.documents)
+            let count = try documentStorage(keys).documentCount() + changes.deposited
+            try putSealed(Keys.encode(count), at: Keys.documentCount(handle), keys: keys, in: families.documents, batch: batch)
         }
         for (content, bytes) in changes.contents {
-            try stageContent(bytes[...], startingAt: 0, as: content, of: patient, key: key, in: batch)
+            try stageContent(bytes[...], startingAt: 0, as: content, keys: keys, in: batch)
         }
         for upload in changes.uploads.values {
-            try stageUpload(upload, key: key, in: batch)
+            try stageUpload(upload, keys: keys, in: batch)
         }
         for upload in changes.deletedUploads {
-            stageDeletion(of: upload, key: key, in: batch)
+            stageDeletion(of: upload, keys: keys, in: batch)
         }
     }
 
@@ -176,40 +168,37 @@ extension DossierStore {
 
     /// Stages `bytes`, which start at `start` in the content, as sealed pieces.
     func stageContent(
-        _ bytes: ArraySlice<UInt8>, startingAt start: UInt64, as content: ContentID, of patient: PatientID, key: SymmetricKey,
-        in batch: WriteBatch
+        _ bytes: ArraySlice<UInt8>, startingAt start: UInt64, as content: ContentID, keys: RecordKeys, in batch: WriteBatch
     ) throws {
         var index = bytes.startIndex
         while index < bytes.endIndex {
             let end = min(bytes.endIndex, index + Self.sealedPiece)
-            let storageKey = Keys.contentChunk(patient, content, offset: start + UInt64(index - bytes.startIndex))
-            batch.put(storageKey, try Sealing.seal(bytes[index..<end], key: key, boundTo: storageKey), in: families.contents)
+            let storageKey = Keys.contentChunk(keys.handle, content, offset: start + UInt64(index - bytes.startIndex))
+            batch.put(storageKey, try keys.seal(bytes[index..<end], at: storageKey), in: families.contents)
             index = end
         }
     }
 
-    func stageUpload(_ upload: UploadSession, key: SymmetricKey, in batch: WriteBatch) throws {
-        let patient = upload.patientID
-        let storageKey = Keys.documentEntry(patient, .upload, upload.id)
-        batch.put(storageKey, try Sealing.seal(try DocumentCodec.encode(upload), key: key, boundTo: storageKey), in: families.documents)
-        batch.put(Self.uploadIndex(upload, key: key), Array(upload.id.utf8), in: families.documents)
-        batch.put(Keys.uploadOwner(upload.id), Array(patient.rawValue.utf8), in: families.documents)
+    func stageUpload(_ upload: UploadSession, keys: RecordKeys, in batch: WriteBatch) throws {
+        try putSealed(
+            try DocumentCodec.encode(upload), at: Keys.documentEntry(keys.handle, .upload, upload.id), keys: keys,
+            in: families.documents, batch: batch)
+        try putSealed(Array(upload.id.utf8), at: Self.uploadIndex(upload, keys: keys), keys: keys, in: families.documents, batch: batch)
+        batch.put(Keys.uploadOwner(upload.id), keys.handle.bytes, in: families.documents)
     }
 
     /// The session's client-id index key (its creator's blinded client unique id).
-    static func uploadIndex(_ upload: UploadSession, key: SymmetricKey) -> [UInt8] {
-        Keys.clientIndex(
-            upload.patientID, .uploadClientID, upload.creator, blindedID: blindedID(upload.submission.clientUniqueID, key: key))
+    static func uploadIndex(_ upload: UploadSession, keys: RecordKeys) -> [UInt8] {
+        Keys.clientIndex(keys, .uploadClientID, upload.creator, clientUniqueID: upload.submission.clientUniqueID)
     }
 
     /// Removes a session, its index entries and (unless `keepingContent`) its staged chunks.
-    func stageDeletion(of upload: UploadSession, key: SymmetricKey, in batch: WriteBatch, keepingContent: Bool = false) {
-        let patient = upload.patientID
-        batch.delete(Keys.documentEntry(patient, .upload, upload.id), in: families.documents)
-        batch.delete(Self.uploadIndex(upload, key: key), in: families.documents)
+    func stageDeletion(of upload: UploadSession, keys: RecordKeys, in batch: WriteBatch, keepingContent: Bool = false) {
+        batch.delete(Keys.documentEntry(keys.handle, .upload, upload.id), in: families.documents)
+        batch.delete(Self.uploadIndex(upload, keys: keys), in: families.documents)
         batch.delete(Keys.uploadOwner(upload.id), in: families.documents)
         guard !keepingContent else { return }
-        let prefix = Keys.contentPrefix(patient, upload.content)
+        let prefix = Keys.contentPrefix(keys.handle, upload.content)
         if let upper = Iterator.upperBound(forPrefix: prefix) {
             batch.deleteRange(from: prefix, to: upper, in: families.contents)
         }
@@ -221,12 +210,8 @@ extension DossierStore: UploadRepository {
         _ id: String, _ body: @escaping @Sendable (inout UploadChunkChange) throws -> T
     ) async throws -> T {
         try await run { [self] in
-            let owner: PatientID? =
-                StoreDocumentStorage.isPlausibleID(id)
-                ? try database.get(Keys.uploadOwner(id), in: families.documents).flatMap {
-                    PatientID(rawValue: String(decoding: $0, as: UTF8.self))
-                } : nil
-            let lockKeys = owner.map { [$0.rawValue] } ?? []
+            let owner = StoreDocumentStorage.isPlausibleID(id) ? try uploadOwner(id) : nil
+            let lockKeys = owner.map { [$0.patient.rawValue] } ?? []
             // The record's lock covers the checks and the write, not the fsync (WALSync): the
             // next chunk of a pipelined upload (or the record's next transaction) is written
             // while this one's fsync runs, and they may share it. Nothing is acknowledged before it.
@@ -236,10 +221,9 @@ extension DossierStore: UploadRepository {
                 let result = try body(&change)
                 let batch = WriteBatch()
                 if let owner, change.updated != nil || change.chunk != nil {
-                    let key = try dataKey(owner, creatingIn: batch)
-                    if let updated = change.updated { try stageUpload(updated, key: key, in: batch) }
+                    if let updated = change.updated { try stageUpload(updated, keys: owner, in: batch) }
                     if let chunk = change.chunk {
-                        try stageContent(chunk.data[...], startingAt: chunk.offset, as: chunk.content, of: owner, key: key, in: batch)
+                        try stageContent(chunk.data[...], startingAt: chunk.offset, as: chunk.content, keys: owner, in: batch)
                     }
                 }
                 guard !batch.isEmpty else { return (result, nil as UInt64?, nil as (@Sendable () -> Void)?) }
@@ -251,6 +235,14 @@ extension DossierStore: UploadRepository {
             return result
         }
     }
+
+    /// The keys of the record an upload belongs to (its owner entry holds the record's
+    /// handle). Nil when unknown, or when the record is gone.
+    func uploadOwner(_ uploadID: String) throws -> RecordKeys? {
+        guard let value = try database.get(Keys.uploadOwner(uploadID), in: families.documents), let handle = RecordHandle(value)
+        else { return nil }
+        return try keyStore.keys(for: handle)
+    }
 }
 
 extension DossierStore {
@@ -260,21 +252,18 @@ extension DossierStore {
     /// the hourly purge.
     public func sweepExpiredUploads(at now: Date) async throws -> Int {
         try await run { [self] in
-            var owners: [(uploadID: String, patient: PatientID)] = []
-            try database.scan(prefix: [0x7E, UInt8(ascii: "U")], in: families.documents) { key, value in
-                if let patient = PatientID(rawValue: String(decoding: value, as: UTF8.self)) {
-                    owners.append((String(decoding: key.dropFirst(2), as: UTF8.self), patient))
-                }
+            var uploadIDs: [String] = []
+            try database.scan(prefix: [0x7E, UInt8(ascii: "U")], in: families.documents) { key, _ in
+                uploadIDs.append(String(decoding: key.dropFirst(2), as: UTF8.self))
                 return true
             }
             var swept = 0
-            for owner in owners {
+            for uploadID in uploadIDs {
+                guard let owner = try uploadOwner(uploadID) else { continue }
                 try locks.withLocks(for: [owner.patient.rawValue]) {
-                    guard let session = try documentStorage(owner.patient).upload(owner.uploadID), session.isExpired(at: now),
-                        let key = try dataKey(owner.patient)
-                    else { return }
+                    guard let session = try documentStorage(owner).upload(uploadID), session.isExpired(at: now) else { return }
                     let batch = WriteBatch()
-                    stageDeletion(of: session, key: key, in: batch, keepingContent: session.state == .completed)
+                    stageDeletion(of: session, keys: owner, in: batch, keepingContent: session.state == .completed)
                     try database.write(batch, sync: true)
                     swept += 1
                 }

@@ -11,18 +11,23 @@ public struct StoreConfiguration: Sendable {
     public var threads: Int
     /// Shared block cache.
     public var blockCacheBytes: Int
-    /// Wraps the per-record data keys (nil: `master-key` in the data directory, created on first
-    /// start — development only).
-    public var masterKey: MasterKey?
+    /// Directory of the key store (records' handles and data keys, decision 0004): its own
+    /// RocksDB instance, kept apart from the data directory and its backups.
+    public var keyStorePath: String
+    /// Wraps the records' data keys (`dossierd --master-key`; never created by the store).
+    public var masterKey: MasterKey
     /// The master key being rotated away from: data keys it wraps still open, and
     /// `rewrapDataKeys` moves them to `masterKey`.
     public var previousMasterKey: MasterKey?
+    /// Accept a data directory or key store that other users may read (refused by default).
+    public var allowOpenPermissions = false
 
     public init(
-        path: String, threads: Int = 32, blockCacheBytes: Int = 256 << 20, masterKey: MasterKey? = nil,
+        path: String, keyStorePath: String, masterKey: MasterKey, threads: Int = 32, blockCacheBytes: Int = 256 << 20,
         previousMasterKey: MasterKey? = nil
     ) {
         self.path = path
+        self.keyStorePath = keyStorePath
         self.threads = threads
         self.blockCacheBytes = blockCacheBytes
         self.masterKey = masterKey
@@ -37,8 +42,8 @@ public struct StoreConfiguration: Sendable {
 public final class DossierStore: Sendable {
     let database: Database
     let families: Families
-    let masterKey: MasterKey
-    let previousMasterKey: MasterKey?
+    /// The records' handles and data keys (decision 0004).
+    let keyStore: KeyStore
     /// Counts for the metrics endpoint.
     public let counters = StoreCounters()
     private let executor: BlockingExecutor
@@ -59,23 +64,24 @@ public final class DossierStore: Sendable {
         let meta: ColumnFamily
     }
 
-    /// Opens (or creates) the store. Fails fast with a clear message on an unusable directory.
+    /// Opens (or creates) the store and its key store. Fails fast with a clear message on an
+    /// unusable directory, a master key that is not the key store's, or a key store that is not
+    /// the data directory's.
     public init(configuration: StoreConfiguration) throws {
+        if let previous = configuration.previousMasterKey, previous.id == configuration.masterKey.id {
+            throw SealingError("the previous master key is the current one")
+        }
+        let data = URL(fileURLWithPath: configuration.path).standardizedFileURL.path
+        let keys = URL(fileURLWithPath: configuration.keyStorePath).standardizedFileURL.path
+        guard keys != data, !keys.hasPrefix(data + "/"), !data.hasPrefix(keys + "/") else {
+            throw KeyStoreError("the key store must be apart from the data directory (neither inside the other): the keys must not travel with the data's copies")
+        }
+        Permissions.restrictNewFiles()
+        try Permissions.makePrivateDirectory(configuration.path, allowOpen: configuration.allowOpenPermissions)
         let options = Self.databaseOptions(blockCacheBytes: configuration.blockCacheBytes)
         database = try Database.open(path: configuration.path, options: options)
         walSync = WALSync(database: database)
-        do {
-            masterKey = try configuration.masterKey ?? MasterKey.load(path: configuration.path + "/master-key", create: true)
-            previousMasterKey = configuration.previousMasterKey
-        } catch {
-            database.close()
-            throw error
-        }
-        if let previous = previousMasterKey, previous.id == masterKey.id {
-            database.close()
-            throw SealingError("the previous master key is the current one")
-        }
-        families = Families(
+        let families = Families(
             records: database.family(Keys.Family.records)!,
             documents: database.family(Keys.Family.documents)!,
             contents: database.family(Keys.Family.contents)!,
@@ -83,7 +89,43 @@ public final class DossierStore: Sendable {
             accessLog: database.family(Keys.Family.accessLog)!,
             notifications: database.family(Keys.Family.notifications)!,
             meta: database.family(Keys.Family.meta)!)
+        self.families = families
+        do {
+            keyStore = try Self.openKeyStore(configuration, database: database, families: families)
+        } catch {
+            database.close()
+            throw error
+        }
         executor = BlockingExecutor(threads: configuration.threads, name: "dossier-store")
+    }
+
+    /// The key store, checked against the data directory: the directory names the key store it
+    /// belongs to (meta "F"); a new key store is made only for a data directory without data.
+    private static func openKeyStore(_ configuration: StoreConfiguration, database: Database, families: Families) throws -> KeyStore {
+        let format = try database.get(Keys.format, in: families.meta)
+        let holdsData = try format != nil || !database.entries(withPrefix: [UInt8](), in: families.records, limit: 1).isEmpty
+        if holdsData, format == nil {
+            throw KeyStoreError(
+                "the data directory \(configuration.path) was written by an earlier version (patient ids in keys, data keys inside it); this version cannot open it")
+        }
+        let keyStore = try KeyStore(
+            path: configuration.keyStorePath, masterKey: configuration.masterKey, previousMasterKey: configuration.previousMasterKey,
+            mayCreate: !holdsData, allowOpenPermissions: configuration.allowOpenPermissions)
+        if let format {
+            guard format.first == Keys.formatVersion, Array(format.dropFirst()) == keyStore.id else {
+                keyStore.close()
+                throw KeyStoreError(
+                    "the key store \(configuration.keyStorePath) is not the one of the data directory \(configuration.path) (another key store id): give the key store it was made with")
+            }
+        } else {
+            do {
+                try database.put(Keys.format, [Keys.formatVersion] + keyStore.id, in: families.meta, sync: true)
+            } catch {
+                keyStore.close()
+                throw error
+            }
+        }
+        return keyStore
     }
 
     /// RocksDB's options for the store's families.
@@ -106,13 +148,15 @@ public final class DossierStore: Sendable {
     }
 
     /// The id of the master key new data keys are wrapped with, and of the previous one.
-    public var masterKeyIDs: (current: String, previous: String?) { (masterKey.id, previousMasterKey?.id) }
+    public var masterKeyIDs: (current: String, previous: String?) { (keyStore.masterKey.id, keyStore.previousMasterKey?.id) }
 
-    /// Waits for queued work, then closes RocksDB. Call once, after the server drained.
+    /// Waits for queued work, then closes RocksDB and the key store. Call once, after the
+    /// server drained.
     public func close() {
         executor.shutdown()
         try? database.syncWAL()  // what is still in the log buffer (nothing acknowledged is)
         database.close()
+        keyStore.close()
     }
 
     /// Runs blocking storage work off the caller's thread.
@@ -143,16 +187,24 @@ extension DossierStore: RecordRepository {
             // locks are released before the fsync, which WALSync then shares with the waiters'
             // writes: the record's transactions no longer queue one fsync each.
             let (result, ticket) = try locks.withLocks(for: patients.map(\.rawValue)) { (held: borrowing StripedLocks.Held) -> (T, UInt64?) in
-                var transactions = try patients.map { patient in
+                var keys = try patients.map { try keyStore.keys(for: $0) }
+                var transactions = try zip(patients, keys).map { patient, keys in
                     RecordTransaction(
-                        patientID: patient, current: try loadRecord(patient),
-                        settings: try AccessSettingsCodec.load(patient, from: database, family: families.grants),
-                        storage: documentStorage(patient))
+                        patientID: patient, current: try keys.flatMap(loadRecord),
+                        settings: try keys.map { try AccessSettingsCodec.load($0, from: database, family: families.grants) } ?? .init(),
+                        storage: keys.map(documentStorage) ?? NoDocumentStorage())
                 }
                 let result = try body(&transactions)
+                // A record written for the first time gets its handle and data key, in the key
+                // store, before any of its data.
+                let new = transactions.indices.filter { keys[$0] == nil && transactions[$0].record != nil }
+                if !new.isEmpty {
+                    for (index, made) in zip(new, try keyStore.create(for: new.map { patients[$0] })) { keys[index] = made }
+                }
                 let batch = WriteBatch()
-                for transaction in transactions {
-                    try stage(transaction, in: batch)
+                for (transaction, keys) in zip(transactions, keys) {
+                    guard let keys else { continue }
+                    try stage(transaction, keys: keys, in: batch)
                 }
                 guard !batch.isEmpty else { return (result, nil) }
                 let logEntries = transactions.reduce(0) { $0 + $1.logEntries.count }
@@ -171,44 +223,53 @@ extension DossierStore: RecordRepository {
         }
     }
 
-    private func stage(_ transaction: RecordTransaction, in batch: WriteBatch) throws {
-        let patient = transaction.patientID
+    /// A record's changes, sealed with its keys. A transaction on a record that does not
+    /// exist stages nothing: attempts on a missing record have no log to go to.
+    private func stage(_ transaction: RecordTransaction, keys: RecordKeys, in batch: WriteBatch) throws {
+        let handle = keys.handle
         if let updated = transaction.updated {
-            batch.put(Keys.record(patient), try RecordCodec.encode(updated), in: families.records)
+            let key = Keys.record(handle)
+            batch.put(key, try keys.seal(try RecordCodec.encode(updated), at: key), in: families.records)
         }
         if let settings = transaction.updatedSettings, transaction.record != nil {
-            try AccessSettingsCodec.stage(settings, replacing: transaction.settings, of: patient, in: batch, family: families.grants)
+            try AccessSettingsCodec.stage(
+                settings, replacing: transaction.settings, keys: keys, delegationIndex: keyStore.blindIndex, in: batch,
+                family: families.grants)
         }
-        // A log belongs to a record: attempts on a record that does not exist have nowhere to go.
         guard transaction.record != nil else { return }
-        try stageDocuments(transaction, in: batch)
-        var (head, headHash) = try logHead(patient)
+        try stageDocuments(transaction, keys: keys, in: batch)
+        var (head, headHash) = try logHead(keys)
         for entry in transaction.logEntries {
             head += 1
-            let entryHash = [UInt8](SHA256.hash(data: LogChain.canonicalBytes(entry, patient: patient, sequence: head, prevHash: headHash)))
+            let entryHash = [UInt8](SHA256.hash(data: LogChain.canonicalBytes(entry, patient: keys.patient, sequence: head, prevHash: headHash)))
+            let key = Keys.logEntry(handle, sequence: head)
             batch.put(
-                Keys.logEntry(patient, sequence: head),
-                try RecordCodec.encode(entry, sequence: head, prevHash: headHash, entryHash: entryHash), in: families.accessLog)
+                key, try keys.seal(try RecordCodec.encode(entry, sequence: head, prevHash: headHash, entryHash: entryHash), at: key),
+                in: families.accessLog)
             headHash = entryHash
             if let event = StatisticsEvent(entry) {
                 batch.put(Keys.statisticsEvent(StatisticsMonth(containing: entry.time), event), [UInt8](), in: families.meta)
             }
         }
         if !transaction.logEntries.isEmpty {
-            batch.put(Keys.logHead(patient), Keys.encode(head) + headHash, in: families.accessLog)
+            let key = Keys.logHead(handle)
+            batch.put(key, try keys.seal(Keys.encode(head) + headHash, at: key), in: families.accessLog)
         }
-        try stageNotifications(transaction, logHead: head, now: transaction.logEntries.last?.time ?? Date(), in: batch)
+        try stageNotifications(transaction, keys: keys, logHead: head, now: transaction.logEntries.last?.time ?? Date(), in: batch)
     }
 
-    func loadRecord(_ patient: PatientID) throws -> Record? {
-        guard let bytes = try database.get(Keys.record(patient), in: families.records) else { return nil }
-        return try RecordCodec.decodeRecord(bytes)
+    func loadRecord(_ keys: RecordKeys) throws -> Record? {
+        let key = Keys.record(keys.handle)
+        guard let bytes = try database.get(key, in: families.records) else { return nil }
+        return try RecordCodec.decodeRecord(try keys.open(bytes, at: key))
     }
 
     /// The last sequence and its entry hash (0 and zeros for an empty log). The head value is
-    /// sequence (u64 BE) ‖ entry hash (32 bytes).
-    func logHead(_ patient: PatientID) throws -> (sequence: UInt64, hash: [UInt8]) {
-        guard let bytes = try database.get(Keys.logHead(patient), in: families.accessLog) else { return (0, LogChain.zeroHash) }
+    /// sequence (u64 BE) ‖ entry hash (32 bytes), sealed.
+    func logHead(_ keys: RecordKeys) throws -> (sequence: UInt64, hash: [UInt8]) {
+        let key = Keys.logHead(keys.handle)
+        guard let sealed = try database.get(key, in: families.accessLog) else { return (0, LogChain.zeroHash) }
+        let bytes = try keys.open(sealed, at: key)
         guard bytes.count == 40, let head = Keys.decodeUInt64(Array(bytes.prefix(8))) else {
             throw CorruptValueError(family: Keys.Family.accessLog)
         }

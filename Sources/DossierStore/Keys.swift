@@ -2,9 +2,11 @@ import DossierCore
 
 /// The key layout of every column family (docs/DATA-MODEL.md is the reference).
 ///
-/// Patient ids never contain the bytes 0x00 or 0x01 (see `PatientID`), so
-/// `patient ‖ 0x00 ‖ …` keys of one record form a contiguous range that no other record's
-/// keys can enter, and per-record scans are prefix scans.
+/// Every key of a record starts with its handle (RecordHandle: 16 bytes, the first 0x01), never
+/// with the patient id. Handles have a fixed length, so `handle ‖ 0x00 ‖ …` keys of one record
+/// form a contiguous range no other record's keys can enter, `handle ‖ 0x01` sorts after them
+/// (heads and counters), and per-record scans are prefix scans. Identifiers inside a record's
+/// keys are blinded with its data key (RecordKeys.blind).
 enum Keys {
     enum Family {
         static let records = "records"
@@ -17,110 +19,111 @@ enum Keys {
         static let all = [records, documents, contents, grants, accessLog, notifications, meta]
     }
 
-    /// `records`: patient id → StoredRecord.
-    static func record(_ patient: PatientID) -> [UInt8] {
-        Array(patient.rawValue.utf8)
+    /// `records`: handle → StoredRecord.
+    static func record(_ handle: RecordHandle) -> [UInt8] {
+        handle.bytes
     }
 
-    /// `access_log`: patient ‖ 0x00 ‖ sequence (u64 big-endian) → StoredLogEntry.
-    static func logEntry(_ patient: PatientID, sequence: UInt64) -> [UInt8] {
-        var key = Array(patient.rawValue.utf8)
+    /// `access_log`: handle ‖ 0x00 ‖ sequence (u64 big-endian) → StoredLogEntry.
+    static func logEntry(_ handle: RecordHandle, sequence: UInt64) -> [UInt8] {
+        var key = handle.bytes
         key.append(0x00)
         withUnsafeBytes(of: sequence.bigEndian) { key.append(contentsOf: $0) }
         return key
     }
 
-    /// `access_log`: patient ‖ 0x00 — the prefix of all of one record's entries.
-    static func logPrefix(_ patient: PatientID) -> [UInt8] {
-        Array(patient.rawValue.utf8) + [0x00]
+    /// `access_log`: handle ‖ 0x00 — the prefix of all of one record's entries.
+    static func logPrefix(_ handle: RecordHandle) -> [UInt8] {
+        handle.bytes + [0x00]
     }
 
-    /// `access_log`: patient ‖ 0x01 → the last sequence number (u64 big-endian).
-    static func logHead(_ patient: PatientID) -> [UInt8] {
-        Array(patient.rawValue.utf8) + [0x01]
+    /// `access_log`: handle ‖ 0x01 → the last sequence number (u64 big-endian) ‖ its entry hash.
+    static func logHead(_ handle: RecordHandle) -> [UInt8] {
+        handle.bytes + [0x01]
     }
 
-    /// Kinds of entries in the `grants` family, after `patient ‖ 0x00`.
+    /// Kinds of entries in the `grants` family, after `handle ‖ 0x00`.
     enum Setting: UInt8 {
         case grant = 0x47        // "G" ‖ grant id → StoredGrant
-        case delegation = 0x44   // "D" ‖ delegate id → StoredDelegation
-        case block = 0x42        // "B" ‖ professional id → StoredBlock
+        case delegation = 0x44   // "D" ‖ blind(delegate id) → StoredDelegation
+        case block = 0x42        // "B" ‖ blind(professional id) → StoredBlock
         case emergency = 0x45    // "E" → StoredEmergencyPreference
         case presenceCode = 0x50 // "P" → StoredPresenceCode
-        case knownAccessor = 0x53 // "S" ‖ kind:id → empty (accessed the record before)
+        case knownAccessor = 0x53 // "S" ‖ blind(kind:id) → kind:id (accessed the record before)
         case expiryNotified = 0x58 // "X" ‖ grant id → empty (the patient was told it expires soon)
     }
 
-    /// `grants`: patient ‖ 0x00 — the prefix of all of one record's access settings.
-    static func settingsPrefix(_ patient: PatientID) -> [UInt8] {
-        Array(patient.rawValue.utf8) + [0x00]
+    /// `grants`: handle ‖ 0x00 — the prefix of all of one record's access settings.
+    static func settingsPrefix(_ handle: RecordHandle) -> [UInt8] {
+        handle.bytes + [0x00]
     }
 
-    /// `grants`: "~D" ‖ delegate id ‖ 0x00 ‖ patient id → StoredDelegation — who a person is a
-    /// delegate for. "~" cannot start a patient id, so these keys never mix with records' keys.
-    static func delegationIndexPrefix(_ delegateID: String) -> [UInt8] {
-        [0x7E, UInt8(ascii: "D")] + Array(delegateID.utf8) + [0x00]
+    /// `grants`: "~D" ‖ HMAC(index key, delegate id) ‖ handle → StoredDelegation sealed with the
+    /// record's data key — the records a person is delegate for.
+    static func delegationIndexPrefix(_ blindedDelegate: [UInt8]) -> [UInt8] {
+        [0x7E, UInt8(ascii: "D")] + blindedDelegate
     }
 
-    static func delegationIndex(_ delegateID: String, patient: PatientID) -> [UInt8] {
-        delegationIndexPrefix(delegateID) + Array(patient.rawValue.utf8)
+    static func delegationIndex(_ blindedDelegate: [UInt8], handle: RecordHandle) -> [UInt8] {
+        delegationIndexPrefix(blindedDelegate) + handle.bytes
     }
 
-    static func setting(_ patient: PatientID, _ kind: Setting, id: String = "") -> [UInt8] {
-        settingsPrefix(patient) + [kind.rawValue] + Array(id.utf8)
+    static func setting(_ handle: RecordHandle, _ kind: Setting, id: [UInt8] = []) -> [UInt8] {
+        settingsPrefix(handle) + [kind.rawValue] + id
     }
 
-    /// `notifications`: patient ‖ 0x00 ‖ id (u64 big-endian) → StoredNotification; the head
-    /// (last id) at patient ‖ 0x01, as for the access log.
-    static func notification(_ patient: PatientID, id: UInt64) -> [UInt8] {
-        logEntry(patient, sequence: id)
+    /// `notifications`: handle ‖ 0x00 ‖ id (u64 big-endian) → StoredNotification; the head
+    /// (last id) at handle ‖ 0x01, as for the access log.
+    static func notification(_ handle: RecordHandle, id: UInt64) -> [UInt8] {
+        logEntry(handle, sequence: id)
     }
 
-    /// Kinds of entries in the `documents` family, after `patient ‖ 0x00`.
+    /// Kinds of entries in the `documents` family, after `handle ‖ 0x00`.
     enum DocumentEntry: UInt8 {
         case document = 0x44     // "D" ‖ document id → StoredDocument (ids sort in deposit order)
-        case clientID = 0x43     // "C" ‖ author kind:id ‖ 0x00 ‖ client unique id → document id
+        case clientID = 0x43     // "C" ‖ blind(author kind:id) ‖ blind(client unique id) → document id
         case upload = 0x53       // "S" ‖ upload id → StoredUpload
-        case uploadClientID = 0x55 // "U" ‖ creator kind:id ‖ 0x00 ‖ client unique id → upload id
+        case uploadClientID = 0x55 // "U" ‖ blind(creator kind:id) ‖ blind(client unique id) → upload id
     }
 
-    static func documentEntry(_ patient: PatientID, _ kind: DocumentEntry, _ rest: String = "") -> [UInt8] {
-        settingsPrefix(patient) + [kind.rawValue] + Array(rest.utf8)
+    static func documentEntry(_ handle: RecordHandle, _ kind: DocumentEntry, _ rest: String = "") -> [UInt8] {
+        settingsPrefix(handle) + [kind.rawValue] + Array(rest.utf8)
     }
 
     static func principalKey(_ principal: Principal) -> String {
         "\(principal.kind.rawValue):\(principal.id)"
     }
 
-    /// `documents`: patient ‖ 0x00 ‖ "C" or "U" ‖ kind:id ‖ 0x00 — the prefix of one principal's
+    /// `documents`: handle ‖ 0x00 ‖ "C" or "U" ‖ blind(kind:id) — the prefix of one principal's
     /// client-id index entries (documents they deposited, uploads they opened).
-    static func clientIndexPrefix(_ patient: PatientID, _ kind: DocumentEntry, _ principal: Principal) -> [UInt8] {
-        documentEntry(patient, kind, principalKey(principal) + "\u{0}")
+    static func clientIndexPrefix(_ keys: RecordKeys, _ kind: DocumentEntry, _ principal: Principal) -> [UInt8] {
+        settingsPrefix(keys.handle) + [kind.rawValue] + keys.blind(principalKey(principal))
     }
 
     /// One client-id index entry: the prefix ‖ the blinded client unique id.
-    static func clientIndex(_ patient: PatientID, _ kind: DocumentEntry, _ principal: Principal, blindedID: String) -> [UInt8] {
-        clientIndexPrefix(patient, kind, principal) + Array(blindedID.utf8)
+    static func clientIndex(_ keys: RecordKeys, _ kind: DocumentEntry, _ principal: Principal, clientUniqueID: String) -> [UInt8] {
+        clientIndexPrefix(keys, kind, principal) + keys.blind(clientUniqueID)
     }
 
-    /// `documents`: patient ‖ 0x01 → number of documents deposited so far (u64 big-endian).
-    static func documentCount(_ patient: PatientID) -> [UInt8] {
-        Array(patient.rawValue.utf8) + [0x01]
+    /// `documents`: handle ‖ 0x01 → number of documents deposited so far (u64 big-endian).
+    static func documentCount(_ handle: RecordHandle) -> [UInt8] {
+        handle.bytes + [0x01]
     }
 
-    /// `documents`: "~U" ‖ upload id → patient id: which record an upload session belongs to.
+    /// `documents`: "~U" ‖ upload id → handle: which record an upload session belongs to
+    /// (UploadChunk names only the upload).
     static func uploadOwner(_ uploadID: String) -> [UInt8] {
         [0x7E, UInt8(ascii: "U")] + Array(uploadID.utf8)
     }
 
-    /// `contents`: patient ‖ 0x00 ‖ content id ‖ 0x00 — the prefix of one content's chunks;
+    /// `contents`: handle ‖ 0x00 ‖ content id ‖ 0x00 — the prefix of one content's chunks;
     /// each chunk at prefix ‖ offset (u64 big-endian).
-    static func contentPrefix(_ patient: PatientID, _ content: ContentID) -> [UInt8] {
-        settingsPrefix(patient) + Array(content.rawValue.utf8) + [0x00]
+    static func contentPrefix(_ handle: RecordHandle, _ content: ContentID) -> [UInt8] {
+        settingsPrefix(handle) + Array(content.rawValue.utf8) + [0x00]
     }
 
-    static func contentChunk(_ patient: PatientID, _ content: ContentID, offset: UInt64) -> [UInt8] {
-        contentPrefix(patient, content) + encode(offset)
+    static func contentChunk(_ handle: RecordHandle, _ content: ContentID, offset: UInt64) -> [UInt8] {
+        contentPrefix(handle, content) + encode(offset)
     }
 
     /// `meta`: "s" ‖ yyyymm ‖ "/" ‖ event ‖ "/" ‖ 16 random hex digits → empty: one key per
@@ -142,10 +145,9 @@ enum Keys {
 
     static let statisticsPrefix: [UInt8] = [UInt8(ascii: "s")]
 
-    /// `meta`: "k" ‖ patient id → the record's data key, sealed by the master key.
-    static func dataKey(_ patient: PatientID) -> [UInt8] {
-        [UInt8(ascii: "k")] + Array(patient.rawValue.utf8)
-    }
+    /// `meta`: "F" → the data format (2) ‖ the id of the key store holding the records' keys.
+    static let format: [UInt8] = [UInt8(ascii: "F")]
+    static let formatVersion: UInt8 = 2
 
     static func encode(_ value: UInt64) -> [UInt8] {
         withUnsafeBytes(of: value.bigEndian) { Array($0) }

@@ -5,15 +5,15 @@ import RocksDB
 /// Notifications in their own family, numbered per record like the access log.
 extension DossierStore {
     public func readNotifications(_ patient: PatientID) async throws -> [PatientNotification] {
-        try await read { [self] in try loadNotifications(patient) }
+        try await read { [self] in try keyStore.keys(for: patient).map(loadNotifications) ?? [] }
     }
 
-    func loadNotifications(_ patient: PatientID) throws -> [PatientNotification] {
+    func loadNotifications(_ keys: RecordKeys) throws -> [PatientNotification] {
         var notifications: [PatientNotification] = []
         var failure: (any Error)?
-        try database.scan(prefix: Keys.logPrefix(patient), in: families.notifications, reverse: true) { _, value in
+        try database.scan(prefix: Keys.logPrefix(keys.handle), in: families.notifications, reverse: true) { key, value in
             do {
-                notifications.append(try NotificationCodec.decode([UInt8](value)))
+                notifications.append(try NotificationCodec.decode(try keys.open(value, at: Array(key))))
                 return true
             } catch {
                 failure = error
@@ -25,28 +25,33 @@ extension DossierStore {
     }
 
     /// Stages new notifications (numbered after the record's last one) and read marks.
-    func stageNotifications(_ transaction: RecordTransaction, logHead: UInt64, now: Date, in batch: WriteBatch) throws {
-        let patient = transaction.patientID
+    func stageNotifications(_ transaction: RecordTransaction, keys: RecordKeys, logHead: UInt64, now: Date, in batch: WriteBatch) throws {
+        let handle = keys.handle
         if !transaction.notifications.isEmpty {
             var head: UInt64 = 0
-            if let bytes = try database.get(Keys.logHead(patient), in: families.notifications) {
-                guard let value = Keys.decodeUInt64(bytes) else { throw CorruptValueError(family: Keys.Family.notifications) }
+            let headKey = Keys.logHead(handle)
+            if let sealed = try database.get(headKey, in: families.notifications) {
+                guard let value = Keys.decodeUInt64(try keys.open(sealed, at: headKey)) else {
+                    throw CorruptValueError(family: Keys.Family.notifications)
+                }
                 head = value
             }
             for draft in transaction.notifications {
                 head += 1
                 let notification = PatientNotification(id: head, draft: draft, createdAt: now, readAt: nil, logSequence: logHead)
-                batch.put(Keys.notification(patient, id: head), try NotificationCodec.encode(notification), in: families.notifications)
+                try putSealed(
+                    try NotificationCodec.encode(notification), at: Keys.notification(handle, id: head), keys: keys,
+                    in: families.notifications, batch: batch)
             }
-            batch.put(Keys.logHead(patient), Keys.encode(head), in: families.notifications)
+            try putSealed(Keys.encode(head), at: headKey, keys: keys, in: families.notifications, batch: batch)
         }
         if let mark = transaction.markRead {
-            for var notification in try loadNotifications(patient)
+            for var notification in try loadNotifications(keys)
             where notification.readAt == nil && (mark.ids.contains(notification.id) || notification.id <= mark.upTo) {
                 notification.readAt = mark.at
-                batch.put(
-                    Keys.notification(patient, id: notification.id), try NotificationCodec.encode(notification),
-                    in: families.notifications)
+                try putSealed(
+                    try NotificationCodec.encode(notification), at: Keys.notification(handle, id: notification.id), keys: keys,
+                    in: families.notifications, batch: batch)
             }
         }
     }

@@ -2,43 +2,54 @@ public import DossierCore
 import Foundation
 import RocksDB
 
-/// Purge: every key of a record, in every family, deleted in one synced batch; the data key
-/// goes with it (crypto-shredding: whatever a file may still hold until compaction cannot be
-/// opened). Then flush and compaction of the deleted ranges remove the data from the files.
+/// Purge: the record's keys are destroyed in the key store first (crypto-shredding: whatever
+/// the data directory, its files or any data backup still hold can no longer be opened nor
+/// linked to the patient), then every key of the record, in every family, is deleted in one
+/// synced batch; flush and compaction then remove the data from the files.
 extension DossierStore: PurgeRepository {
     public func closedRecords() async throws -> [(patient: PatientID, purgeAfter: Date?)] {
         try await run { [self] in
-            var closed: [(PatientID, Date?)] = []
-            try database.scan(prefix: [UInt8](), in: families.records) { _, value in
-                let record = try RecordCodec.decodeRecord([UInt8](value))
-                if record.storedState == .closed { closed.append((record.patientID, record.purgeAfter)) }
-                return true
-            }
-            return closed
+            try allRecords().compactMap { _, record in record.storedState == .closed ? (record.patientID, record.purgeAfter) : nil }
+        }
+    }
+
+    /// Every record with its keys, in handle order; data without keys (a purge interrupted
+    /// between its two writes) is skipped.
+    func allRecords() throws -> [(RecordKeys, Record)] {
+        var handles: [RecordHandle] = []
+        try database.scan(prefix: [UInt8](), in: families.records) { key, _ in
+            if let handle = RecordHandle(key) { handles.append(handle) }
+            return true
+        }
+        return try handles.compactMap { handle in
+            guard let keys = try keyStore.keys(for: handle), let record = try loadRecord(keys) else { return nil }
+            return (keys, record)
         }
     }
 
     public func purge(_ patient: PatientID, if isDue: @escaping @Sendable (Record) -> Bool) async throws -> Bool {
         try await run { [self] in
             try locks.withLocks(for: [patient.rawValue]) {
-                guard let record = try loadRecord(patient), isDue(record) else { return false }
+                guard let keys = try keyStore.keys(for: patient), let record = try loadRecord(keys), isDue(record) else { return false }
+                let handle = keys.handle
+                let settings = try AccessSettingsCodec.load(keys, from: database, family: families.grants)
                 let batch = WriteBatch()
-                batch.delete(Keys.dataKey(patient), in: families.meta)
-                batch.delete(Keys.record(patient), in: families.records)
-                let settings = try AccessSettingsCodec.load(patient, from: database, family: families.grants)
+                batch.delete(Keys.record(handle), in: families.records)
                 for delegation in settings.delegations {
-                    batch.delete(Keys.delegationIndex(delegation.delegateID, patient: patient), in: families.grants)
+                    batch.delete(Keys.delegationIndex(keyStore.blindIndex(delegation.delegateID), handle: handle), in: families.grants)
                 }
-                for entry in try database.entries(withPrefix: Keys.documentEntry(patient, .upload), in: families.documents) {
-                    let uploadID = String(decoding: entry.key.dropFirst(Keys.documentEntry(patient, .upload).count), as: UTF8.self)
-                    batch.delete(Keys.uploadOwner(uploadID), in: families.documents)
+                let uploads = Keys.documentEntry(handle, .upload)
+                for entry in try database.entries(withPrefix: uploads, in: families.documents) {
+                    batch.delete(Keys.uploadOwner(String(decoding: entry.key.dropFirst(uploads.count), as: UTF8.self)), in: families.documents)
                 }
-                let id = Array(patient.rawValue.utf8)
                 for family in [families.documents, families.contents, families.grants, families.accessLog, families.notifications] {
-                    // patient ‖ 0x00 … (entries) and patient ‖ 0x01 (heads and counters).
-                    batch.deleteRange(from: id + [0x00], to: id + [0x02], in: family)
+                    // handle ‖ 0x00 … (entries) and handle ‖ 0x01 (heads and counters).
+                    batch.deleteRange(from: handle.bytes + [0x00], to: handle.bytes + [0x02], in: family)
                 }
                 batch.put(Keys.purgeEvent(StatisticsMonth(containing: Date())), [UInt8](), in: families.meta)
+                // Keys first: if the process dies between the two writes, what is left of the
+                // record cannot be opened, and the next purge run's compaction removes it.
+                try keyStore.destroy(keys)
                 try database.write(batch, sync: true)
                 return true
             }
@@ -70,13 +81,6 @@ extension DossierStore: PurgeRepository {
 
 extension DossierStore: RecordDirectory {
     public func patientIDs() async throws -> [PatientID] {
-        try await run { [self] in
-            var patients: [PatientID] = []
-            try database.scan(prefix: [UInt8](), in: families.records) { key, _ in
-                if let patient = PatientID(rawValue: String(decoding: key, as: UTF8.self)) { patients.append(patient) }
-                return true
-            }
-            return patients
-        }
+        try await run { [self] in try allRecords().map { $0.1.patientID } }
     }
 }

@@ -1,5 +1,4 @@
 public import DossierCore
-import Crypto
 import Foundation
 import RocksDB
 
@@ -18,34 +17,24 @@ extension DossierStore: StatisticsRepository {
     }
 
     private func countRecords(into counts: inout StoredCounts, at now: Date) throws {
-        var records: [Record] = []
-        try database.scan(prefix: [UInt8](), in: families.records) { _, value in
-            records.append(try RecordCodec.decodeRecord([UInt8](value)))
-            return true
-        }
-        for record in records {
-            let settings = try AccessSettingsCodec.load(record.patientID, from: database, family: families.grants)
+        for (keys, record) in try allRecords() {
+            let settings = try AccessSettingsCodec.load(keys, from: database, family: families.grants)
             counts.add(record: record, settings: settings, at: now)
         }
     }
 
-    /// Document entries are `patient ‖ 0x00 ‖ "D" ‖ id`, sealed with the record's data key;
-    /// other keys of the family are skipped.
+    /// Document entries are `handle ‖ 0x00 ‖ "D" ‖ id`, sealed with the record's data key;
+    /// other keys of the family are skipped, and so are records without keys.
     private func countDocuments(into counts: inout StoredCounts) throws {
-        var keys: (patient: [UInt8], key: SymmetricKey?)? = nil
-        try database.scan(prefix: [UInt8](), in: families.documents) { key, value in
-            guard let separator = key.firstIndex(of: 0x00), separator + 1 < key.count,
-                key[separator + 1] == Keys.DocumentEntry.document.rawValue, key.first != 0x7E
+        var current: (handle: RecordHandle, keys: RecordKeys?)? = nil
+        try database.scan(prefix: [0x01], in: families.documents) { key, value in
+            guard key.count > RecordHandle.length + 1, key[RecordHandle.length] == 0x00,
+                key[RecordHandle.length + 1] == Keys.DocumentEntry.document.rawValue,
+                let handle = RecordHandle(key.prefix(RecordHandle.length))
             else { return true }
-            let patientBytes = Array(key[..<separator])
-            if keys?.patient != patientBytes {
-                guard let patient = PatientID(rawValue: String(decoding: patientBytes, as: UTF8.self)) else {
-                    throw CorruptValueError(family: Keys.Family.documents)
-                }
-                keys = (patientBytes, try dataKey(patient))
-            }
-            guard let dataKey = keys?.key else { throw CorruptValueError(family: "sealed value without a data key") }
-            counts.add(document: try DocumentCodec.decodeDocument(try Sealing.open(value, key: dataKey, boundTo: Array(key))))
+            if current?.handle != handle { current = (handle, try keyStore.keys(for: handle)) }
+            guard let keys = current?.keys else { return true }
+            counts.add(document: try DocumentCodec.decodeDocument(try keys.open(value, at: Array(key))))
             return true
         }
     }

@@ -143,22 +143,28 @@ extension Settings {
         limits.idleTimeout = .milliseconds(Int64(idleTimeout * 1_000))
         limits.drainTimeout = .milliseconds(Int64(drainTimeout * 1_000))
         limits.maxPayloadLength = maxFrameBytes
+        var store = StoreConfiguration(
+            path: dataDir, keyStorePath: keyStore,
+            masterKey: try MasterKey.load(path: masterKey, allowOpenPermissions: allowOpenPermissions),
+            threads: storageThreads, blockCacheBytes: blockCacheMB << 20)
+        store.allowOpenPermissions = allowOpenPermissions
+        if let previousMasterKey {
+            store.previousMasterKey = try MasterKey.load(path: previousMasterKey, allowOpenPermissions: allowOpenPermissions)
+        }
         var configuration = ServerConfiguration(
             transport: ServerTransportConfiguration(
                 host: host, port: port, tls: TLSFiles(certificateChain: cert, privateKey: key, trustRoots: clientCA),
                 allowTLS12: allowTLS12, limits: limits),
-            store: StoreConfiguration(path: dataDir, threads: storageThreads, blockCacheBytes: blockCacheMB << 20),
+            store: store,
             policy: RecordPolicy(objectionPeriod: objectionPeriodDays * 86_400, retentionPeriod: retentionDays * 86_400))
         configuration.documents.maxDocumentSize = maxDocumentBytes
         configuration.logSigningKeyPath = logSigningKey
         configuration.backupRoot = backupDir
+        configuration.keyStoreBackupRoot = keyStoreBackupDir
+        configuration.keyStoreBackupRetention = .milliseconds(Int64(keyStoreBackupRetentionDays * 86_400_000))
         configuration.crlPath = crl
         if metricsPort != 0 { configuration.metrics = (metricsHost, metricsPort) }
         if let accessMatrix { configuration.accessMatrix = try AccessMatrixFile.load(path: accessMatrix) }
-        if let masterKey { configuration.store.masterKey = try MasterKey.load(path: masterKey, create: false) }
-        if let previousMasterKey {
-            configuration.store.previousMasterKey = try MasterKey.load(path: previousMasterKey, create: false)
-        }
         return configuration
     }
 
@@ -172,18 +178,25 @@ extension Settings {
         if let accessMatrix {
             do { _ = try AccessMatrixFile.load(path: accessMatrix) } catch { problems.append("access-matrix: \(error)") }
         }
-        if let masterKey {
-            do { _ = try MasterKey.load(path: masterKey, create: false) } catch { problems.append("master-key: \(error)") }
+        do { _ = try MasterKey.load(path: masterKey, allowOpenPermissions: allowOpenPermissions) } catch {
+            problems.append("master-key: \(error)")
         }
         if let previousMasterKey {
-            do { _ = try MasterKey.load(path: previousMasterKey, create: false) } catch { problems.append("previous-master-key: \(error)") }
+            do { _ = try MasterKey.load(path: previousMasterKey, allowOpenPermissions: allowOpenPermissions) } catch {
+                problems.append("previous-master-key: \(error)")
+            }
         }
-        if let logSigningKey {
-            do { _ = try LogSigningKeys.load(path: logSigningKey, create: false) } catch { problems.append("log-signing-key: \(error)") }
+        do { _ = try LogSigningKeys.load(path: logSigningKey, allowOpenPermissions: allowOpenPermissions) } catch {
+            problems.append("log-signing-key: \(error)")
         }
-        let parent = URL(fileURLWithPath: dataDir).deletingLastPathComponent().path
-        if !FileManager.default.fileExists(atPath: parent) {
-            problems.append("data-dir: the parent directory \(parent) does not exist")
+        for (what, path) in [("data-dir", dataDir), ("key-store", keyStore)] {
+            let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            if !FileManager.default.fileExists(atPath: parent) {
+                problems.append("\(what): the parent directory \(parent) does not exist")
+            }
+        }
+        if URL(fileURLWithPath: keyStore).standardizedFileURL == URL(fileURLWithPath: dataDir).standardizedFileURL {
+            problems.append("key-store: must not be the data directory (the keys must stay out of the data's backups)")
         }
         return problems
     }

@@ -9,7 +9,9 @@ struct ServerOptions: ParsableArguments {
 
     @Option(help: "Address to listen on. [127.0.0.1]") var host: String?
     @Option(parsing: .unconditional, help: "TCP port, 0 to 65535 (0 picks a free one). [7443]") var port: String?
-    @Option(help: "RocksDB data directory (created if missing). [./data]") var dataDir: String?
+    @Option(help: "RocksDB data directory (created 0700 if missing). [./data]") var dataDir: String?
+    @Option(help: "Key store: the records' keys, apart from the data and its backups (created 0700 if missing). [./keystore]")
+    var keyStore: String?
     @Option(help: "Server certificate chain, PEM. [certs/dev/server.pem]") var cert: String?
     @Option(help: "Server private key, PEM. [certs/dev/server.key]") var key: String?
     @Option(help: "CA bundle that client certificates must chain to, PEM. [certs/dev/ca.pem]") var clientCA: String?
@@ -31,13 +33,18 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. [info]") var logLevel: String?
     @Option(help: "Log format: text (human) or json (one object per line, for log shippers). [text]") var logFormat: String?
     @Option(help: "Profession × document-class matrix, JSON (docs/ACCESS-MATRIX.md). [the shipped one]") var accessMatrix: String?
-    @Option(help: "Ed25519 key signing access-log checkpoints, 64 hex digits. [<data-dir>/log-signing-key, created if missing]")
+    @Option(help: "Ed25519 key signing access-log checkpoints, 64 hex digits (never created). [certs/dev/log-signing.key]")
     var logSigningKey: String?
-    @Option(help: "Master key wrapping the records' data keys, 64 hex digits. [<data-dir>/master-key, created if missing: development only]")
+    @Option(help: "Master key wrapping the records' keys, 64 hex digits (never created). [certs/dev/master.key]")
     var masterKey: String?
     @Option(help: "During a rotation: the master key being replaced (docs/OPERATIONS.md, section 14). [none]")
     var previousMasterKey: String?
+    @Flag(help: "Accept a data directory, key store or key file that every user may read (refused by default).")
+    var allowOpenPermissions = false
     @Option(help: "Directory for online backups (Admin.CreateBackup). [none: backups refused]") var backupDir: String?
+    @Option(help: "Directory for key-store backups, taken with each online backup. [none]") var keyStoreBackupDir: String?
+    @Option(parsing: .unconditional, help: "Days key-store backups are kept before they are deleted, 0.01 to 3650. [30]")
+    var keyStoreBackupRetentionDays: String?
     @Option(help: "Address of the Prometheus endpoint (plain HTTP, GET /metrics). [127.0.0.1]") var metricsHost: String?
     @Option(parsing: .unconditional, help: "Port of the Prometheus endpoint, 0 to 65535; 0 turns it off. [9464]") var metricsPort: String?
     @Option(parsing: .unconditional, help: "Largest document content in bytes (uploads), 1 to 64 GiB. [134217728]") var maxDocumentBytes: String?
@@ -45,14 +52,16 @@ struct ServerOptions: ParsableArguments {
     /// The flags given, by setting name.
     var flags: [String: String] {
         let given: [(String, String?)] = [
-            ("host", host), ("port", port), ("data-dir", dataDir), ("cert", cert), ("key", key), ("client-ca", clientCA),
+            ("host", host), ("port", port), ("data-dir", dataDir), ("key-store", keyStore), ("cert", cert), ("key", key), ("client-ca", clientCA),
             ("crl", crl), ("allow-tls12", allowTLS12 ? "true" : nil), ("objection-period-days", objectionPeriodDays),
             ("retention-days", retentionDays), ("max-in-flight", maxInFlight), ("max-connections", maxConnections),
             ("handshake-timeout", handshakeTimeout), ("idle-timeout", idleTimeout), ("drain-timeout", drainTimeout),
             ("max-frame-bytes", maxFrameBytes), ("storage-threads", storageThreads), ("block-cache-mb", blockCacheMb),
             ("log-level", logLevel), ("log-format", logFormat), ("access-matrix", accessMatrix),
             ("log-signing-key", logSigningKey), ("master-key", masterKey), ("previous-master-key", previousMasterKey),
-            ("backup-dir", backupDir), ("metrics-host", metricsHost), ("metrics-port", metricsPort),
+            ("allow-open-permissions", allowOpenPermissions ? "true" : nil), ("backup-dir", backupDir),
+            ("key-store-backup-dir", keyStoreBackupDir), ("key-store-backup-retention-days", keyStoreBackupRetentionDays),
+            ("metrics-host", metricsHost), ("metrics-port", metricsPort),
             ("max-document-bytes", maxDocumentBytes),
         ]
         return given.reduce(into: [:]) { flags, entry in if let value = entry.1 { flags[entry.0] = value } }
@@ -153,6 +162,7 @@ struct Settings {
     var host: String { text("host") }
     var port: Int { integer("port") }
     var dataDir: String { text("data-dir") }
+    var keyStore: String { text("key-store") }
     var cert: String { text("cert") }
     var key: String { text("key") }
     var clientCA: String { text("client-ca") }
@@ -171,10 +181,13 @@ struct Settings {
     var logLevel: String { text("log-level") }
     var logFormat: String { text("log-format") }
     var accessMatrix: String? { optional("access-matrix") }
-    var logSigningKey: String? { optional("log-signing-key") }
-    var masterKey: String? { optional("master-key") }
+    var logSigningKey: String { text("log-signing-key") }
+    var masterKey: String { text("master-key") }
     var previousMasterKey: String? { optional("previous-master-key") }
+    var allowOpenPermissions: Bool { values["allow-open-permissions"] == .boolean(true) }
     var backupDir: String? { optional("backup-dir") }
+    var keyStoreBackupDir: String? { optional("key-store-backup-dir") }
+    var keyStoreBackupRetentionDays: Double { number("key-store-backup-retention-days") }
     var metricsHost: String { text("metrics-host") }
     var metricsPort: Int { integer("metrics-port") }
     var maxDocumentBytes: UInt64 { UInt64(integer("max-document-bytes")) }
@@ -183,14 +196,7 @@ struct Settings {
     var table: [(String, String, String)] {
         SettingsCatalog.all.map { setting in
             var shown = values[setting.name]?.description ?? "?"
-            if values[setting.name] == SettingValue.none {
-                switch setting.name {
-                case "access-matrix": shown = "(shipped)"
-                case "log-signing-key": shown = "(<data-dir>/log-signing-key)"
-                case "master-key": shown = "(<data-dir>/master-key)"
-                default: break
-                }
-            }
+            if values[setting.name] == SettingValue.none, setting.name == "access-matrix" { shown = "(shipped)" }
             return (setting.name, shown, sources[setting.name] ?? "default")
         }
     }

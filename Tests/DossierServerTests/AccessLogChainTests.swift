@@ -36,19 +36,40 @@ import Testing
         })
     }
 
-    /// Stops the server, changes its files with `tamper`, starts a server on the same data.
-    func tampered(_ server: TestServer, _ tamper: (Database, ColumnFamily) throws -> Void) async throws -> TestServer {
-        await server.stop(removeData: false)
-        var options = DatabaseOptions()
-        for name in Keys.Family.all { options.columnFamilies[name] = ColumnFamilyOptions() }
-        let database = try Database.open(path: server.dataDirectory, options: options)
-        try tamper(database, database.family(Keys.Family.accessLog)!)
-        database.close()
-        return try await TestServer(pki: server.pki, dataDirectory: server.dataDirectory)
+    /// A record's access log as an insider with the master key sees it on disk.
+    struct SealedLog {
+        let files: StoreFiles
+        let keys: RecordKeys
+        var database: Database { files.database }
+        var family: ColumnFamily { files.family(Keys.Family.accessLog) }
+
+        func key(_ sequence: UInt64) -> [UInt8] { Keys.logEntry(keys.handle, sequence: sequence) }
+        func raw(_ sequence: UInt64) throws -> [UInt8] { try database.get(key(sequence), in: family)! }
+        func opened(_ sequence: UInt64) throws -> [UInt8] { try keys.open(try raw(sequence), at: key(sequence)) }
+        func entry(_ sequence: UInt64) throws -> Dossier_Storage_V1_StoredLogEntry {
+            try Dossier_Storage_V1_StoredLogEntry(serializedBytes: try opened(sequence))
+        }
+        func put(_ sequence: UInt64, _ plaintext: [UInt8]) throws {
+            try database.put(key(sequence), try keys.seal(plaintext, at: key(sequence)), in: family)
+        }
+        func putRaw(_ sequence: UInt64, _ bytes: [UInt8]) throws { try database.put(key(sequence), bytes, in: family) }
+        func delete(_ sequence: UInt64) throws { try database.delete(key(sequence), in: family) }
+        func putHead(_ sequence: UInt64, _ hash: [UInt8]) throws {
+            let head = Keys.logHead(keys.handle)
+            try database.put(head, try keys.seal(Keys.encode(sequence) + hash, at: head), in: family)
+        }
     }
 
-    func entry(_ database: Database, _ log: ColumnFamily, _ sequence: UInt64) throws -> Dossier_Storage_V1_StoredLogEntry {
-        try Dossier_Storage_V1_StoredLogEntry(serializedBytes: try database.get(Keys.logEntry(patient, sequence: sequence), in: log)!)
+    /// Stops the server, changes its files with `tamper`, starts a server on the same data.
+    func tampered(_ server: TestServer, _ tamper: (SealedLog) throws -> Void) async throws -> TestServer {
+        await server.stop(removeData: false)
+        let files = try StoreFiles(
+            dataDirectory: server.dataDirectory, keyStorePath: TestServer.keyStorePath(of: server.dataDirectory),
+            masterKey: TestServer.masterKey)
+        let result = Result { try tamper(SealedLog(files: files, keys: try files.keys(alice))) }
+        files.close()
+        try result.get()
+        return try await TestServer(pki: server.pki, dataDirectory: server.dataDirectory)
     }
 
     @Test func anIntactLogVerifiesAndItsCheckpointsAreSignedByTheServersKey() async throws {
@@ -82,11 +103,10 @@ import Testing
 
     @Test func anEditedEntryFailsAtThatEntry() async throws {
         let (server, _) = try await seeded()
-        let restarted = try await tampered(server) { database, log in
-            var stored = try entry(database, log, 3)
+        let restarted = try await tampered(server) { log in
+            var stored = try log.entry(3)
             stored.reason = "FORGED"
-            let bytes: [UInt8] = try stored.serializedBytes()
-            try database.put(Keys.logEntry(patient, sequence: 3), bytes, in: log)
+            try log.put(3, try stored.serializedBytes())
         }
         let result = try await verify(restarted)
         #expect(result.result == .failed && result.failure == .entryHashMismatch && result.firstBadSequence == 3)
@@ -96,8 +116,8 @@ import Testing
 
     @Test func aRemovedEntryFailsAtTheGap() async throws {
         let (server, _) = try await seeded()
-        let restarted = try await tampered(server) { database, log in
-            try database.delete(Keys.logEntry(patient, sequence: 4), in: log)
+        let restarted = try await tampered(server) { log in
+            try log.delete(4)
         }
         let result = try await verify(restarted)
         #expect(result.result == .failed && result.failure == .sequenceGap && result.firstBadSequence == 4)
@@ -106,11 +126,11 @@ import Testing
 
     @Test func reorderedEntriesFail() async throws {
         let (server, _) = try await seeded()
-        let restarted = try await tampered(server) { database, log in
-            let second = try database.get(Keys.logEntry(patient, sequence: 2), in: log)!
-            let third = try database.get(Keys.logEntry(patient, sequence: 3), in: log)!
-            try database.put(Keys.logEntry(patient, sequence: 2), third, in: log)
-            try database.put(Keys.logEntry(patient, sequence: 3), second, in: log)
+        let restarted = try await tampered(server) { log in
+            let second = try log.opened(2)
+            let third = try log.opened(3)
+            try log.put(2, third)
+            try log.put(3, second)
         }
         let result = try await verify(restarted)
         #expect(result.result == .failed && result.firstBadSequence == 2)
@@ -120,12 +140,12 @@ import Testing
     @Test func aTruncatedLogPassesOnItsOwnButNotAgainstTheKeptCheckpoint() async throws {
         let (server, checkpoint) = try await seeded()
         let head = checkpoint.sequence
-        let restarted = try await tampered(server) { database, log in
+        let restarted = try await tampered(server) { log in
             // A careful attacker removes the last entries and moves the head back.
-            let kept = try entry(database, log, head - 2)
-            try database.delete(Keys.logEntry(patient, sequence: head), in: log)
-            try database.delete(Keys.logEntry(patient, sequence: head - 1), in: log)
-            try database.put(Keys.logHead(patient), Keys.encode(head - 2) + [UInt8](kept.entryHash), in: log)
+            let kept = try log.entry(head - 2)
+            try log.delete(head)
+            try log.delete(head - 1)
+            try log.putHead(head - 2, [UInt8](kept.entryHash))
         }
         #expect(try await verify(restarted).result == .verified)
         let result = try await verify(restarted, trusted: checkpoint)
@@ -135,19 +155,17 @@ import Testing
 
     @Test func aRewrittenChainFailsAgainstTheKeptCheckpoint() async throws {
         let (server, checkpoint) = try await seeded()
-        let restarted = try await tampered(server) { database, log in
+        let restarted = try await tampered(server) { log in
             // Rewrite entry 2 and recompute every hash after it: the chain is consistent again.
-            var previous = [UInt8](try entry(database, log, 1).entryHash)
+            var previous = [UInt8](try log.entry(1).entryHash)
             for sequence in 2...checkpoint.sequence {
-                var (_, logged, _, _) = try RecordCodec.decodeLogLink(try database.get(Keys.logEntry(patient, sequence: sequence), in: log)!)
+                var (_, logged, _, _) = try RecordCodec.decodeLogLink(try log.opened(sequence))
                 if sequence == 2 { logged.reason = "REWRITTEN" }
                 let hash = [UInt8](SHA256.hash(data: LogChain.canonicalBytes(logged, patient: patient, sequence: sequence, prevHash: previous)))
-                try database.put(
-                    Keys.logEntry(patient, sequence: sequence),
-                    try RecordCodec.encode(logged, sequence: sequence, prevHash: previous, entryHash: hash), in: log)
+                try log.put(sequence, try RecordCodec.encode(logged, sequence: sequence, prevHash: previous, entryHash: hash))
                 previous = hash
             }
-            try database.put(Keys.logHead(patient), Keys.encode(checkpoint.sequence) + previous, in: log)
+            try log.putHead(checkpoint.sequence, previous)
         }
         #expect(try await verify(restarted).result == .verified)
         let result = try await verify(restarted, trusted: checkpoint)
@@ -158,16 +176,15 @@ import Testing
 
 /// Swaps the stored values of two documents of alice's record (for EncryptionAtRestTests).
 func swapDocumentValues(in dataDirectory: String, _ first: String, _ second: String) throws {
-    var options = DatabaseOptions()
-    for name in Keys.Family.all { options.columnFamilies[name] = ColumnFamilyOptions() }
-    let database = try Database.open(path: dataDirectory, options: options)
-    defer { database.close() }
-    let documents = database.family(Keys.Family.documents)!
-    let patient = try PatientID(validating: Docs.alice)
-    let a = Keys.documentEntry(patient, .document, first)
-    let b = Keys.documentEntry(patient, .document, second)
-    let valueA = try database.get(a, in: documents)!
-    let valueB = try database.get(b, in: documents)!
-    try database.put(a, valueB, in: documents)
-    try database.put(b, valueA, in: documents)
+    let files = try StoreFiles(
+        dataDirectory: dataDirectory, keyStorePath: TestServer.keyStorePath(of: dataDirectory), masterKey: TestServer.masterKey)
+    defer { files.close() }
+    let documents = files.family(Keys.Family.documents)
+    let handle = try files.keys(Docs.alice).handle
+    let a = Keys.documentEntry(handle, .document, first)
+    let b = Keys.documentEntry(handle, .document, second)
+    let valueA = try files.database.get(a, in: documents)!
+    let valueB = try files.database.get(b, in: documents)!
+    try files.database.put(a, valueB, in: documents)
+    try files.database.put(b, valueA, in: documents)
 }

@@ -54,12 +54,14 @@ import Testing
         #expect(try await helpdesk.admin.listBackups(.init()).backups.map(\.name) == ["nightly-1"])
         await server.stop(removeData: false)
 
-        // Restore: the checkpoint plus the keys kept outside it (here: the development files).
+        // The backup holds no key: the master key, the log-signing key and the key store are
+        // apart from it.
         let restored = root + "/nightly-1"
-        for key in ["master-key", "log-signing-key"] {
-            try FileManager.default.copyItem(atPath: server.dataDirectory + "/" + key, toPath: restored + "/" + key)
-        }
-        let restarted = try await TestServer(pki: server.pki, dataDirectory: restored)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: restored).allSatisfy { !$0.contains("key") })
+        // Restore: the checkpoint with today's key store and keys.
+        try FileManager.default.copyItem(atPath: server.dataDirectory + ".log-signing-key", toPath: restored + ".log-signing-key")
+        let restarted = try await TestServer(
+            pki: server.pki, dataDirectory: restored, keyStorePath: TestServer.keyStorePath(of: server.dataDirectory))
         let reader = try await restarted.connect(kind: "patient", id: Docs.alice)
         var found: Set<String> = []
         var token = ""
@@ -75,7 +77,10 @@ import Testing
         #expect(before.isSubset(of: found))
         let verified = try await reader.accessLog.verifyAccessLog(.with { $0.patientID = Docs.alice })
         #expect(verified.result == .verified)
-        await restarted.stop()
+        await restarted.stop(removeData: false)
         try? FileManager.default.removeItem(atPath: server.dataDirectory)
+        try? FileManager.default.removeItem(atPath: TestServer.keyStorePath(of: server.dataDirectory))
+        try? FileManager.default.removeItem(atPath: server.dataDirectory + ".log-signing-key")
+        try? FileManager.default.removeItem(atPath: restored + ".log-signing-key")
     }
 }

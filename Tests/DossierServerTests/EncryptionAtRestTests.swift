@@ -62,8 +62,9 @@ import Testing
         await server.stop(removeData: false)
 
         #expect(Self.occurrences(of: marker, under: server.dataDirectory).isEmpty)
-        // The scan does find what is stored in clear (identifiers, documented in DATA-MODEL.md).
-        #expect(!Self.occurrences(of: Docs.alice, under: server.dataDirectory).isEmpty)
+        #expect(Self.occurrences(of: Docs.alice, under: server.dataDirectory).isEmpty)
+        // The scan does find what is stored in clear (document ids in keys, DATA-MODEL.md).
+        #expect(!Self.occurrences(of: document.documentID, under: server.dataDirectory).isEmpty)
 
         let restarted = try await TestServer(pki: server.pki, dataDirectory: server.dataDirectory)
         let reader = try await restarted.connect(kind: "patient", id: Docs.alice)

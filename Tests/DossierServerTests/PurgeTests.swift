@@ -14,17 +14,20 @@ import Testing
 
     static let bobsContent = Data((0..<20_000).map { UInt8(truncatingIfNeeded: $0 &* 7) })
 
-    /// Raw stored bytes of alice's first content chunk and wrapped data key, once flushed to
-    /// table and blob files (so that the purge has to remove them from files, not a memtable).
+    /// Raw stored bytes of alice's first content chunk, once flushed to table and blob files
+    /// (so that the purge has to remove them from files, not a memtable), and her wrapped keys
+    /// in the key store.
     static func sealedBytes(_ dataDirectory: String, content: String) throws -> (chunk: [UInt8], key: [UInt8]) {
-        let database = try Database.open(path: dataDirectory, options: DossierStore.databaseOptions(blockCacheBytes: 8 << 20))
-        defer { database.close() }
-        try database.flush(database.family(Keys.Family.contents)!)
-        try database.flush(database.family(Keys.Family.meta)!)
+        let files = try StoreFiles(
+            dataDirectory: dataDirectory, keyStorePath: TestServer.keyStorePath(of: dataDirectory), masterKey: TestServer.masterKey)
+        defer { files.close() }
+        try files.database.flush(files.family(Keys.Family.contents))
+        try files.database.flush(files.family(Keys.Family.meta))
+        try files.keyStore.database.flush()
         #expect(try FileManager.default.contentsOfDirectory(atPath: dataDirectory).contains { $0.hasSuffix(".blob") })
-        let patient = try PatientID(validating: Docs.alice)
-        let chunk = try database.get(Keys.contentChunk(patient, ContentID(content), offset: 0), in: database.family(Keys.Family.contents)!)
-        let key = try database.get(Keys.dataKey(patient), in: database.family(Keys.Family.meta)!)
+        let keys = try files.keys(Docs.alice)
+        let chunk = try files.database.get(Keys.contentChunk(keys.handle, ContentID(content), offset: 0), in: files.family(Keys.Family.contents))
+        let key = try files.keyStore.database.get([UInt8(ascii: "h")] + keys.handle.bytes, in: files.keyStore.database.family("default")!)
         return (try #require(chunk), try #require(key))
     }
 
@@ -70,6 +73,13 @@ import Testing
 
         #expect(EncryptionAtRestTests.occurrences(of: chunkSample, under: server.dataDirectory).isEmpty)
         #expect(EncryptionAtRestTests.occurrences(of: sealed.key, under: server.dataDirectory).isEmpty)
+        // The key-store entry is gone as well (its files may keep it until compaction, but the
+        // live store has no key for alice any more).
+        let files = try StoreFiles(
+            dataDirectory: server.dataDirectory, keyStorePath: TestServer.keyStorePath(of: server.dataDirectory),
+            masterKey: TestServer.masterKey)
+        #expect(throws: (any Error).self) { try files.keys(Docs.alice) }
+        files.close()
 
         restarted = try await TestServer(pki: server.pki, dataDirectory: server.dataDirectory)
         let bobAgain = try await restarted.connect(kind: "patient", id: Self.bob)

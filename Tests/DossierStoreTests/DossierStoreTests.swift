@@ -10,14 +10,23 @@ import Testing
     let helpdesk = Principal(kind: .operator, id: "op-1", displayName: "Helpdesk", certificateSerial: "0a1b")
     let t0 = Date(timeIntervalSince1970: 1_700_000_000.25)
 
-    func open() throws -> DossierStore { try DossierStore(configuration: StoreConfiguration(path: path, threads: 4, blockCacheBytes: 8 << 20)) }
+    static let masterKey = try! MasterKey(bytes: Array(repeating: 7, count: 32))
+
+    func open() throws -> DossierStore {
+        try DossierStore(
+            configuration: StoreConfiguration(
+                path: path, keyStorePath: path + ".keys", masterKey: Self.masterKey, threads: 4, blockCacheBytes: 8 << 20))
+    }
 
     func opened() -> Record {
         RecordLifecycle.open(patient, enrollment: .referringPhysician(id: "gp-1"), by: .operator, withObjectionPeriod: true, at: t0, policy: .init())
     }
 
     @Test func recordAndLogAreCommittedTogetherAndSurviveReopen() async throws {
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        defer {
+            try? FileManager.default.removeItem(atPath: path)
+            try? FileManager.default.removeItem(atPath: path + ".keys")
+        }
         let store = try open()
         let record = opened()
         try await store.transact(patient) { tx in
@@ -39,7 +48,10 @@ import Testing
     }
 
     @Test func logEntriesOfAMissingRecordAreDropped() async throws {
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        defer {
+            try? FileManager.default.removeItem(atPath: path)
+            try? FileManager.default.removeItem(atPath: path + ".keys")
+        }
         let store = try open()
         try await store.transact(patient) { tx in
             tx.log(AccessLogEntry(time: self.t0, actor: self.helpdesk, basis: .none, operation: .getRecord, outcome: .denied))
@@ -49,7 +61,10 @@ import Testing
     }
 
     @Test func concurrentTransactionsOnOneRecordAreSerialized() async throws {
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        defer {
+            try? FileManager.default.removeItem(atPath: path)
+            try? FileManager.default.removeItem(atPath: path + ".keys")
+        }
         let store = try open()
         let record = opened()
         try await store.transact(patient) { tx in tx.updated = record }
@@ -77,6 +92,8 @@ import Testing
         let file = path + ".file"
         _ = FileManager.default.createFile(atPath: file, contents: Data("x".utf8))
         defer { try? FileManager.default.removeItem(atPath: file) }
-        #expect(throws: (any Error).self) { try DossierStore(configuration: StoreConfiguration(path: file)) }
+        #expect(throws: (any Error).self) {
+            try DossierStore(configuration: StoreConfiguration(path: file, keyStorePath: path + ".keys", masterKey: Self.masterKey))
+        }
     }
 }

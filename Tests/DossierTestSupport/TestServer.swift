@@ -16,7 +16,8 @@ public final class TestServer: Sendable {
         pki: TestPKI? = nil, dataDirectory: String? = nil, policy: RecordPolicy = .init(),
         presenceCodes: PresenceCodePolicy = .init(), accessMatrix: AccessMatrixFile? = nil, logger: Logger? = nil,
         backupRoot: String? = nil, metrics: Bool = false, masterKey: MasterKey? = nil, previousMasterKey: MasterKey? = nil,
-        crlPath: String? = nil, maintenanceInterval: Duration? = nil, documents: DocumentPolicy = .init()
+        crlPath: String? = nil, maintenanceInterval: Duration? = nil, documents: DocumentPolicy = .init(),
+        keyStorePath: String? = nil, keyStoreBackupRoot: String? = nil
     ) async throws {
         let pki = try pki ?? TestPKI()
         let dataDirectory = dataDirectory
@@ -24,8 +25,11 @@ public final class TestServer: Sendable {
         var configuration = ServerConfiguration(
             transport: ServerTransportConfiguration(host: "127.0.0.1", port: 0, tls: try pki.serverFiles()),
             store: StoreConfiguration(
-                path: dataDirectory, threads: 8, blockCacheBytes: 8 << 20, masterKey: masterKey, previousMasterKey: previousMasterKey),
+                path: dataDirectory, keyStorePath: keyStorePath ?? Self.keyStorePath(of: dataDirectory),
+                masterKey: masterKey ?? Self.masterKey, threads: 8, blockCacheBytes: 8 << 20, previousMasterKey: previousMasterKey),
             policy: policy, eventLoopThreads: 2)
+        configuration.logSigningKeyPath = try Self.logSigningKey(of: dataDirectory)
+        configuration.keyStoreBackupRoot = keyStoreBackupRoot
         configuration.presenceCodes = presenceCodes
         configuration.documents = documents
         if let accessMatrix { configuration.accessMatrix = accessMatrix }
@@ -39,6 +43,24 @@ public final class TestServer: Sendable {
         self.pki = pki
         self.dataDirectory = dataDirectory
         self.port = address.port!
+    }
+
+    /// The master key of test servers that are not given one (the same for every restart).
+    public static let masterKey = try! MasterKey(bytes: Array(repeating: 0x42, count: 32))
+
+    /// Where a test server keeps its key store: beside its data directory, not inside it.
+    public static func keyStorePath(of dataDirectory: String) -> String { dataDirectory + ".keys" }
+
+    /// A log-signing key file beside the data directory, made on first use (0600).
+    static func logSigningKey(of dataDirectory: String) throws -> String {
+        let path = dataDirectory + ".log-signing-key"
+        if !FileManager.default.fileExists(atPath: path) {
+            let hex = (0..<32).map { _ in UInt8.random(in: 0...255) }.hex + "\n"
+            guard FileManager.default.createFile(atPath: path, contents: Data(hex.utf8), attributes: [.posixPermissions: 0o600]) else {
+                throw CocoaError(.fileWriteUnknown)
+            }
+        }
+        return path
     }
 
     /// Connects with the given TLS files (e.g. from `pki.clientFiles(...)`).
@@ -68,6 +90,8 @@ public final class TestServer: Sendable {
         await server.shutdown()
         if removeData {
             try? FileManager.default.removeItem(atPath: dataDirectory)
+            try? FileManager.default.removeItem(atPath: Self.keyStorePath(of: dataDirectory))
+            try? FileManager.default.removeItem(atPath: dataDirectory + ".log-signing-key")
             pki.remove()
         }
     }

@@ -123,8 +123,12 @@ import Testing
     /// Every numeric setting at both ends of its range makes a server configuration (the
     /// conversions to durations, seconds and byte counts happen there) without trapping.
     @Test func extremesMakeAConfiguration() throws {
+        let key = FileManager.default.temporaryDirectory.appendingPathComponent("dossierd-test-key-\(UUID().uuidString)").path
+        _ = FileManager.default.createFile(
+            atPath: key, contents: Data(String(repeating: "ab", count: 32).utf8), attributes: [.posixPermissions: 0o600])
+        defer { try? FileManager.default.removeItem(atPath: key) }
         for end in [0, 1] {
-            var environment: [String: String] = [:]
+            var environment: [String: String] = ["DOSSIERD_MASTER_KEY": key, "DOSSIERD_LOG_SIGNING_KEY": key]
             for setting in SettingsCatalog.all {
                 switch setting.kind {
                 case .integer(let range, _): environment[setting.variable] = "\(end == 0 ? range.lowerBound : range.upperBound)"

@@ -18,7 +18,11 @@ let server: DossierServer = {
         transport: ServerTransportConfiguration(
             host: "127.0.0.1", port: 0,
             tls: TLSFiles(certificateChain: "\(certs)/server.pem", privateKey: "\(certs)/server.key", trustRoots: "\(certs)/ca.pem")),
-        store: StoreConfiguration(path: directory, threads: 4, blockCacheBytes: 8 << 20), eventLoopThreads: 1)
+        store: StoreConfiguration(
+            path: directory, keyStorePath: directory + "-keys", masterKey: try! MasterKey.load(path: "\(certs)/master.key"),
+            threads: 4, blockCacheBytes: 8 << 20),
+        eventLoopThreads: 1)
+    configuration.logSigningKeyPath = "\(certs)/log-signing.key"
     configuration.backupRoot = directory + "-backups"
     var logger = Logger(label: "fuzz")
     logger.logLevel = .critical

@@ -1,10 +1,10 @@
 import Crypto
 import DossierCore
+import DossierStore
 import Foundation
 
-/// The Ed25519 key that signs access-log checkpoints. Loaded from a file holding the 32-byte
-/// private key as 64 hex digits; a development server without a configured file creates one in
-/// its data directory on first start (0600), so that checkpoints stay verifiable across restarts.
+/// The Ed25519 key that signs access-log checkpoints, loaded from a file holding the 32-byte
+/// private key as 64 hex digits (`make certs` makes a development one).
 public struct LogSigningKeys: LogSigner {
     private let privateKey: Curve25519.Signing.PrivateKey
     public let currentKeyID: String
@@ -17,31 +17,13 @@ public struct LogSigningKeys: LogSigner {
         keys = [LogSigningKey(keyID: currentKeyID, algorithm: "ed25519", publicKey: publicKey, validFrom: validFrom, validUntil: nil)]
     }
 
-    /// Reads the key at `path`, creating it first when `create` and the file does not exist.
-    public static func load(path: String, create: Bool) throws -> LogSigningKeys {
-        let manager = FileManager.default
-        if !manager.fileExists(atPath: path) {
-            guard create else { throw ServerStartupError("the log signing key \(path) does not exist") }
-            let key = Curve25519.Signing.PrivateKey()
-            let hex = key.rawRepresentation.map { String(format: "%02x", $0) }.joined() + "\n"
-            guard manager.createFile(atPath: path, contents: Data(hex.utf8), attributes: [.posixPermissions: 0o600]) else {
-                throw ServerStartupError("cannot create the log signing key \(path)")
-            }
+    /// Reads the key at `path` (64 hex digits; KeyFile). The server never creates it.
+    public static func load(path: String, allowOpenPermissions: Bool = false) throws -> LogSigningKeys {
+        let bytes = try KeyFile.read(path, what: "the log-signing key", allowOpenPermissions: allowOpenPermissions)
+        guard let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: bytes) else {
+            throw ServerStartupError("the log-signing key \(path) must hold 64 hex digits (an Ed25519 private key)")
         }
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw ServerStartupError("cannot read the log signing key \(path)")
-        }
-        let hex = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        var bytes: [UInt8] = []
-        var index = hex.startIndex
-        while index < hex.endIndex, let next = hex.index(index, offsetBy: 2, limitedBy: hex.endIndex), let byte = UInt8(hex[index..<next], radix: 16) {
-            bytes.append(byte)
-            index = next
-        }
-        guard bytes.count == 32, index == hex.endIndex, let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: bytes) else {
-            throw ServerStartupError("the log signing key \(path) must hold 64 hex digits (an Ed25519 private key)")
-        }
-        let created = (try? manager.attributesOfItem(atPath: path)[.creationDate] as? Date) ?? nil
+        let created = (try? FileManager.default.attributesOfItem(atPath: path)[.creationDate] as? Date) ?? nil
         return LogSigningKeys(privateKey: key, validFrom: created ?? Date())
     }
 

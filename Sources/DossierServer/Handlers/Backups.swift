@@ -5,14 +5,21 @@ import Foundation
 import NIOConcurrencyHelpers
 import SwiftProtobuf
 
-/// Backups under the configured root, one at a time.
+/// Backups under the configured root, one at a time. With a key-store backup root, each
+/// backup also checkpoints the key store there under the same name; those are deleted after
+/// their retention (the window during which a restored key store could bring back a purged
+/// record, docs/OPERATIONS.md "The key store").
 final class Backups: Sendable {
     let root: String?
+    let keyStoreRoot: String?
+    let keyStoreRetention: Duration
     private let store: DossierStore
     private let running = NIOLockedValueBox(false)
 
-    init(root: String?, store: DossierStore) {
+    init(root: String?, keyStoreRoot: String?, keyStoreRetention: Duration, store: DossierStore) {
         self.root = root
+        self.keyStoreRoot = keyStoreRoot
+        self.keyStoreRetention = keyStoreRetention
         self.store = store
     }
 
@@ -28,7 +35,8 @@ final class Backups: Sendable {
                 reason: "INVALID_BACKUP_NAME", field: "name")
         }
         let path = root + "/" + name
-        guard !FileManager.default.fileExists(atPath: path) else {
+        let keyStorePath = keyStoreRoot.map { $0 + "/" + name }
+        guard !FileManager.default.fileExists(atPath: path), !keyStorePath.map(FileManager.default.fileExists(atPath:)).orFalse else {
             throw DossierError(.alreadyExists, "a backup with this name exists", reason: "BACKUP_EXISTS", field: "name")
         }
         guard running.withLockedValue({ busy in
@@ -38,8 +46,12 @@ final class Backups: Sendable {
             throw DossierError(.resourceExhausted, "another backup is running", reason: "BACKUP_RUNNING")
         }
         defer { running.withLockedValue { $0 = false } }
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        let sequence = try await store.createBackup(at: path)
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        if let keyStoreRoot {
+            try FileManager.default.createDirectory(
+                atPath: keyStoreRoot, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+        let sequence = try await store.createBackup(at: path, keyStoreAt: keyStorePath)
         var info = Self.info(root: root, name: name)
         info.storageSequence = sequence
         return info
@@ -52,6 +64,22 @@ final class Backups: Sendable {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
         return names.filter { !$0.hasPrefix(".") }.map { Self.info(root: root, name: $0) }
             .sorted { $0.createdAt.seconds > $1.createdAt.seconds }
+    }
+
+    /// Deletes key-store backups older than the retention; returns how many.
+    func pruneKeyStoreBackups(now: Date) throws -> Int {
+        guard let keyStoreRoot else { return 0 }
+        let manager = FileManager.default
+        let cutoff = now.addingTimeInterval(-Double(keyStoreRetention.components.seconds))
+        var pruned = 0
+        for name in (try? manager.contentsOfDirectory(atPath: keyStoreRoot)) ?? [] where !name.hasPrefix(".") {
+            let path = keyStoreRoot + "/" + name
+            guard let modified = (try? manager.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? nil, modified < cutoff
+            else { continue }
+            try manager.removeItem(atPath: path)
+            pruned += 1
+        }
+        return pruned
     }
 
     private static func info(root: String, name: String) -> Dossier_V1_BackupInfo {
@@ -67,6 +95,10 @@ final class Backups: Sendable {
             $0.sizeBytes = size
         }
     }
+}
+
+extension Optional<Bool> {
+    fileprivate var orFalse: Bool { self ?? false }
 }
 
 extension UInt8 {

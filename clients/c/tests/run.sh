@@ -38,6 +38,8 @@ fi
 [[ -x "$TEST_BIN" ]] || setup_failed "no test program at $TEST_BIN"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/dossier-c-test.XXXXXX")" || setup_failed "mktemp failed"
+( umask 077 && openssl rand -hex 32 >"$WORK/master.key" && openssl rand -hex 32 >"$WORK/log-signing.key" ) ||
+    setup_failed "cannot make the server's keys"
 SERVER_PID=""
 cleanup() {
     if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
@@ -78,7 +80,8 @@ PORT=""
 for attempt in 1 2 3; do
     PORT="${DOSSIER_C_PORT:-$(pick_port)}" || setup_failed "no free port"
     rm -rf "$WORK/data"
-    "$DOSSIERD" --host 127.0.0.1 --port "$PORT" --metrics-port 0 --data-dir "$WORK/data" \
+    "$DOSSIERD" --host 127.0.0.1 --port "$PORT" --metrics-port 0 --data-dir "$WORK/data" --key-store "$WORK/keystore" \
+        --master-key "$WORK/master.key" --log-signing-key "$WORK/log-signing.key" \
         --cert "$CERTS/server.pem" --key "$CERTS/server.key" --client-ca "$CERTS/ca.pem" \
         >"$WORK/server.log" 2>&1 &
     SERVER_PID=$!
