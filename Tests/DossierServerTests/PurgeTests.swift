@@ -95,3 +95,63 @@ import Testing
         await restarted.stop()
     }
 }
+
+/// Erasure that backups cannot undo: a data backup taken before the purge, restored with
+/// today's key store, yields nothing of the purged record.
+@Suite struct PurgeAndBackupTests {
+    @Test func aBackupTakenBeforeThePurgeDoesNotBringTheRecordBack() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("dossier-purge-backup-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let server = try await TestServer(backupRoot: root)
+        let helpdesk = try await server.connect(kind: "operator", id: "op-1")
+        try await server.openActiveRecord(Docs.alice, as: helpdesk)
+        try await server.openActiveRecord(PurgeTests.bob, as: helpdesk)
+        let alice = try await server.connect(kind: "patient", id: Docs.alice)
+        let note = try await Docs.deposit(alice, Docs.submission("a", .patientProvided, title: "Alice's note"), content: Array("secret".utf8))
+        _ = try await helpdesk.admin.createBackup(.with { $0.name = "before-purge" })
+        _ = try await alice.records.closeRecord(.with { $0.patientID = Docs.alice })
+        _ = try await alice.records.requestDeletion(.with {
+            $0.patientID = Docs.alice
+            $0.confirmIrreversible = true
+        })
+        #expect(try await helpdesk.admin.runPurge(.init()).purged == 1)
+        await server.stop(removeData: false)
+
+        // The restored data still holds alice's sealed values (the control), but today's key
+        // store has no key for them: the record answers as never existing.
+        let restored = root + "/before-purge"
+        let keyStore = TestServer.keyStorePath(of: server.dataDirectory)
+        let files = try StoreFiles(dataDirectory: restored, keyStorePath: keyStore, masterKey: TestServer.masterKey)
+        let handles = try files.database.entries(withPrefix: [UInt8](), in: files.family(Keys.Family.records)).map(\.key)
+        #expect(handles.count == 2)  // alice's and bob's records are in the backup
+        #expect(try handles.compactMap { RecordHandle($0) }.filter { try files.keyStore.keys(for: $0) == nil }.count == 1)
+        files.close()
+        try FileManager.default.copyItem(atPath: server.dataDirectory + ".log-signing-key", toPath: restored + ".log-signing-key")
+        defer { try? FileManager.default.removeItem(atPath: restored + ".log-signing-key") }
+        let restarted = try await TestServer(pki: server.pki, dataDirectory: restored, keyStorePath: keyStore)
+        let operatorAgain = try await restarted.connect(kind: "operator", id: "op-1")
+        let aliceAgain = try await restarted.connect(kind: "patient", id: Docs.alice)
+        let record = await Docs.status { _ = try await operatorAgain.records.getRecord(.with { $0.patientID = Docs.alice }) }
+        #expect(record?.code == .notFound)
+        let document = await Docs.status { _ = try await aliceAgain.documents.getDocument(.with {
+            $0.patientID = Docs.alice
+            $0.documentID = note.documentID
+        }) }
+        #expect(document?.code == .notFound || document?.code == .permissionDenied)
+        let log = await Docs.status { _ = try await aliceAgain.accessLog.listAccessLog(.with { $0.patientID = Docs.alice }) }
+        #expect(log?.code == .notFound)
+        let statistics = try await operatorAgain.statistics.getStatistics(.init())
+        #expect(statistics.records.active == 1)  // bob only
+        // Bob's record, in the same backup, is intact.
+        let bob = try await restarted.connect(kind: "patient", id: PurgeTests.bob)
+        #expect(try await bob.records.getRecord(.with { $0.patientID = PurgeTests.bob }).record.patientID == PurgeTests.bob)
+        // Alice may open a new record: it starts empty.
+        try await restarted.openActiveRecord(Docs.alice, as: operatorAgain)
+        #expect(try await Docs.find(aliceAgain).isEmpty)
+        await restarted.stop(removeData: false)
+        try? FileManager.default.removeItem(atPath: server.dataDirectory)
+        try? FileManager.default.removeItem(atPath: keyStore)
+        try? FileManager.default.removeItem(atPath: server.dataDirectory + ".log-signing-key")
+        server.pki.remove()
+    }
+}
