@@ -106,7 +106,8 @@ public final class DossierServer: Service {
             + HealthHandler(state: servingState, version: Self.version).serverMethods
         let callMetrics = CallMetrics()
         let dispatcher = Dispatcher(
-            methods: methods, logger: logger, metrics: callMetrics, isRevoked: { revocations.isRevoked($0) })
+            methods: methods, logger: logger, metrics: callMetrics, isRevoked: { revocations.isRevoked($0) },
+            pageTokenKey: store.derivedSecret("page-tokens"))
         self.dispatcher = dispatcher
         do {
             transport = try TTRPCServer(

@@ -23,6 +23,7 @@ enum DocumentCodec {
         stored.patientSpace = document.patientSpace
         stored.version = document.version
         stored.contentID = document.content.rawValue
+        stored.depositSequence = document.depositSequence
         return try stored.serializedBytes()
     }
 
@@ -46,6 +47,7 @@ enum DocumentCodec {
         document.deprecationReason = stored.deprecationReason
         document.deprecatedAt = Time.date(stored.deprecatedAtUs)
         document.version = stored.version
+        document.depositSequence = stored.depositSequence
         return document
     }
 

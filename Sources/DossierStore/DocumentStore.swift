@@ -38,18 +38,20 @@ struct StoreDocumentStorage: DocumentStorage {
         return try !database.entries(withPrefix: prefix, in: documents, limit: 1).isEmpty
     }
 
-    func forEachDocument(newestFirst: Bool, after: String?, _ body: (Document) throws -> Bool) throws {
-        let prefix = Keys.documentEntry(handle, .document)
+    /// Deposit order comes from the order index (handle ‖ 0x00 ‖ "O" ‖ sequence → id), not from
+    /// the ids, which are random.
+    func forEachDocument(newestFirst: Bool, after: UInt64?, _ body: (Document) throws -> Bool) throws {
+        let prefix = Keys.documentEntry(handle, .order)
         var lower = prefix
         var upper = Iterator.upperBound(forPrefix: prefix)
         if let after {
-            let cursor = Keys.documentEntry(handle, .document, after)
-            if newestFirst { upper = cursor } else { lower = cursor + [0x00] }
+            if newestFirst { upper = Keys.depositOrder(handle, after) } else { lower = Keys.depositOrder(handle, after &+ 1) }
         }
         let iterator = try database.iterator(in: documents, lowerBound: lower, upperBound: upper)
         if newestFirst { iterator.seekToLast() } else { iterator.seekToFirst() }
         while iterator.isValid {
-            let document = try DocumentCodec.decodeDocument(try open(iterator.value, at: iterator.key))
+            let id = String(decoding: try open(iterator.value, at: iterator.key), as: UTF8.self)
+            guard let document = try document(id) else { throw CorruptValueError(family: Keys.Family.documents) }
             guard try body(document) else { break }
             if newestFirst { iterator.previous() } else { iterator.next() }
         }
@@ -141,6 +143,9 @@ extension DossierStore {
             try putSealed(
                 try DocumentCodec.encode(document), at: Keys.documentEntry(handle, .document, document.id), keys: keys,
                 in: families.documents, batch: batch)
+            try putSealed(
+                Array(document.id.utf8), at: Keys.depositOrder(handle, document.depositSequence), keys: keys, in: families.documents,
+                batch: batch)
             try putSealed(
                 Array(document.id.utf8),
                 at: Keys.clientIndex(keys, .clientID, document.author, clientUniqueID: document.submission.clientUniqueID), keys: keys,

@@ -147,6 +147,12 @@ public final class DossierStore: Sendable {
         return options
     }
 
+    /// A secret of this deployment for `purpose` (e.g. sealing page tokens), stable across
+    /// restarts: derived from the key store's index key, so it never appears on any disk.
+    public func derivedSecret(_ purpose: String) -> [UInt8] {
+        keyStore.blindIndex("dossier-derived-secret-v1\u{0}" + purpose)
+    }
+
     /// The id of the master key new data keys are wrapped with, and of the previous one.
     public var masterKeyIDs: (current: String, previous: String?) { (keyStore.masterKey.id, keyStore.previousMasterKey?.id) }
 
@@ -186,7 +192,7 @@ extension DossierStore: RecordRepository {
             // shares the fsync with other records' writes). When one does (a hot record), the
             // locks are released before the fsync, which WALSync then shares with the waiters'
             // writes: the record's transactions no longer queue one fsync each.
-            let (result, ticket) = try locks.withLocks(for: patients.map(\.rawValue)) { (held: borrowing StripedLocks.Held) -> (T, UInt64?) in
+            let (result, ticket) = try locks.withLocks(for: patients.map(\.rawValue)) { (held: borrowing StripedLocks.Held) -> (T, Int64?) in
                 var keys = try patients.map { try keyStore.keys(for: $0) }
                 var transactions = try zip(patients, keys).map { patient, keys in
                     RecordTransaction(
@@ -208,17 +214,29 @@ extension DossierStore: RecordRepository {
                 }
                 guard !batch.isEmpty else { return (result, nil) }
                 let logEntries = transactions.reduce(0) { $0 + $1.logEntries.count }
-                guard held.isContended else {
+                // A refusal and nothing else (e.g. a stranger's denied GetRecord): its log entry
+                // is made durable right after the answer instead of before it, so that a refusal
+                // on an existing record costs what one on a missing record costs (nothing to
+                // write there): timing does not tell whether a record exists.
+                let deferred = transactions.allSatisfy { $0.onlyLogsRefusals || $0.logEntries.isEmpty && $0.withheldLogEntries.isEmpty }
+                guard held.isContended || deferred else {
                     try database.write(batch, sync: true)
                     counters.recordBatch(operations: batch.count, logEntries: logEntries)
                     return (result, 0)
                 }
-                let ticket = try walSync.write { try database.write(batch, sync: false) }
+                let ticket = Int64(try walSync.write { try database.write(batch, sync: false) })
                 counters.recordBatch(operations: batch.count, logEntries: logEntries)
-                return (result, ticket)
+                return (result, deferred ? -ticket : ticket)
             }
             // Nothing written: wait only for the writes this transaction may have read.
-            if let ticket { try walSync.waitDurable(ticket) } else { try walSync.barrier() }
+            if let ticket, ticket < 0 {
+                let durable = UInt64(-ticket)
+                DispatchQueue.global(qos: .utility).async { [walSync] in try? walSync.waitDurable(durable) }
+            } else if let ticket {
+                try walSync.waitDurable(UInt64(ticket))
+            } else {
+                try walSync.barrier()
+            }
             return result
         }
     }
@@ -238,8 +256,22 @@ extension DossierStore: RecordRepository {
         }
         guard transaction.record != nil else { return }
         try stageDocuments(transaction, keys: keys, in: batch)
+        for (documentID, entry) in transaction.withheldLogEntries {
+            let key = Keys.withheldEntry(handle, documentID: documentID, time: entry.time)
+            batch.put(key, try keys.seal(try RecordCodec.encode(entry, sequence: 0, prevHash: [], entryHash: []), at: key), in: families.accessLog)
+        }
         var (head, headHash) = try logHead(keys)
-        for entry in transaction.logEntries {
+        // A document released to the patient brings its withheld entries into the log, in their
+        // own order, before this transaction's entries (decision 0005).
+        var released: [AccessLogEntry] = []
+        for documentID in transaction.releasedDocumentIDs {
+            let prefix = Keys.withheldPrefix(handle, documentID: documentID)
+            for stored in try database.entries(withPrefix: prefix, in: families.accessLog) {
+                released.append(try RecordCodec.decodeLogEntry(try keys.open(stored.value, at: stored.key)).entry)
+                batch.delete(stored.key, in: families.accessLog)
+            }
+        }
+        for entry in released + transaction.logEntries {
             head += 1
             let entryHash = [UInt8](SHA256.hash(data: LogChain.canonicalBytes(entry, patient: keys.patient, sequence: head, prevHash: headHash)))
             let key = Keys.logEntry(handle, sequence: head)
@@ -251,7 +283,7 @@ extension DossierStore: RecordRepository {
                 batch.put(Keys.statisticsEvent(StatisticsMonth(containing: entry.time), event), [UInt8](), in: families.meta)
             }
         }
-        if !transaction.logEntries.isEmpty {
+        if !transaction.logEntries.isEmpty || !released.isEmpty {
             let key = Keys.logHead(handle)
             batch.put(key, try keys.seal(Keys.encode(head) + headHash, at: key), in: families.accessLog)
         }

@@ -1,4 +1,5 @@
 import DossierCore
+import Foundation
 
 /// The key layout of every column family (docs/DATA-MODEL.md is the reference).
 ///
@@ -84,6 +85,25 @@ enum Keys {
         case clientID = 0x43     // "C" ‖ blind(author kind:id) ‖ blind(client unique id) → document id
         case upload = 0x53       // "S" ‖ upload id → StoredUpload
         case uploadClientID = 0x55 // "U" ‖ blind(creator kind:id) ‖ blind(client unique id) → upload id
+        case order = 0x4F        // "O" ‖ deposit sequence (u64 BE) → document id: deposit order
+    }
+
+    /// `documents`: handle ‖ 0x00 ‖ "O" ‖ deposit sequence (u64 BE) → document id.
+    static func depositOrder(_ handle: RecordHandle, _ sequence: UInt64) -> [UInt8] {
+        settingsPrefix(handle) + [DocumentEntry.order.rawValue] + encode(sequence)
+    }
+
+    /// `access_log`: handle ‖ 0x01 ‖ "W" ‖ document id ‖ 0x00 — the prefix of the entries
+    /// withheld until the document is released to the patient (decision 0005); each at
+    /// prefix ‖ time (µs, u64 BE) ‖ 4 random bytes. After the head key, before the next record.
+    static func withheldPrefix(_ handle: RecordHandle, documentID: String) -> [UInt8] {
+        handle.bytes + [0x01, UInt8(ascii: "W")] + Array(documentID.utf8) + [0x00]
+    }
+
+    static func withheldEntry(_ handle: RecordHandle, documentID: String, time: Date) -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        return withheldPrefix(handle, documentID: documentID) + encode(UInt64(max(0, Time.micros(time))))
+            + (0..<4).map { _ in UInt8.random(in: 0...255, using: &generator) }
     }
 
     static func documentEntry(_ handle: RecordHandle, _ kind: DocumentEntry, _ rest: String = "") -> [UInt8] {

@@ -61,6 +61,11 @@ enum RecordCodec {
         stored.outcome = entry.outcome.rawValue
         stored.reason = entry.reason
         stored.emergency = entry.emergency
+        stored.emergencyReason = entry.details.emergencyReason
+        stored.subjectKind = entry.details.subject?.kind.rawValue ?? ""
+        stored.subjectID = entry.details.subject?.id ?? ""
+        stored.grantID = entry.details.grantID
+        stored.requestID = entry.requestID
         return try stored.serializedBytes()
     }
 
@@ -76,10 +81,17 @@ enum RecordCodec {
             let outcome = AccessOutcome(rawValue: stored.outcome)
         else { throw CorruptValueError(family: Keys.Family.accessLog) }
         let actor = try ActorCodec.decode(stored.actor)
+        var subject: LoggedPrincipal?
+        if !stored.subjectKind.isEmpty {
+            guard let kind = PrincipalKind(rawValue: stored.subjectKind) else { throw CorruptValueError(family: Keys.Family.accessLog) }
+            subject = LoggedPrincipal(kind: kind, id: stored.subjectID)
+        }
         let entry = AccessLogEntry(
             time: Time.date(stored.timeUs) ?? Date(timeIntervalSince1970: 0), actor: actor, basis: basis,
             operation: operation, documentIDs: stored.documentIds, outcome: outcome, reason: stored.reason,
-            emergency: stored.emergency)
+            emergency: stored.emergency,
+            details: LogDetails(subject: subject, grantID: stored.grantID, emergencyReason: stored.emergencyReason),
+            requestID: stored.requestID)
         return (stored.sequence, entry, [UInt8](stored.prevHash), [UInt8](stored.entryHash))
     }
 }

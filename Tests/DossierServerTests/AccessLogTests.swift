@@ -41,12 +41,13 @@ import Testing
         // Newest first, three per page: the listing itself is logged too (entry 8 is the first listing).
         var sequences: [UInt64] = []
         var token = ""
+        let until = Date() + 3600  // the same filters on every page: a token is bound to them
         repeat {
             let page = try await alice.accessLog.listAccessLog(.with {
                 $0.patientID = Self.alice
                 $0.pageSize = 3
                 $0.pageToken = token
-                $0.until = .init(date: Date() + 3600)
+                $0.until = .init(date: until)
             })
             sequences += page.entries.map(\.sequence)
             token = page.nextPageToken

@@ -68,8 +68,10 @@ import Testing
         let overview = try await pharmacist.documents.getRecordOverview(.with { $0.patientID = alice })
         #expect(overview.visibleDocuments == 1 && overview.classCounts.map(\.documentClass) == [.prescription])
 
-        let attempt = try await Docs.log(patient).last { $0.operation == .getDocument && $0.outcome == .denied }
-        #expect(attempt?.actor.id == "pharm-2001" && attempt?.documentIds == [report.documentID])
+        let attempts = try await Docs.log(patient).filter { $0.operation == .getDocument && $0.outcome == .denied }
+        let attempt = attempts.first { $0.documentIds == [report.documentID] }
+        #expect(attempt?.actor.id == "pharm-2001" && attempt?.reason == "DOCUMENT_NOT_VISIBLE")
+        #expect(attempts.contains { $0.documentIds == ["d0000000099-00000000"] && $0.reason == "DOCUMENT_NOT_FOUND" })
         await server.stop()
     }
 

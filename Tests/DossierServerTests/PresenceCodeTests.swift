@@ -52,7 +52,8 @@ import Testing
             $0.operations = [.redeemPresenceCode]
             $0.oldestFirst = true
         })
-        #expect(log.entries.map(\.outcome) == [.success, .failed])
+        #expect(log.entries.map(\.outcome) == [.success, .denied])
+        #expect(log.entries.last?.reason == "PRESENCE_CODE_USED")
         #expect(log.entries.map(\.actor.id) == ["gp-7", "gp-8"])
         for client in [alice, gp, colleague] { await client.close() }
         await server.stop()

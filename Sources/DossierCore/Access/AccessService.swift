@@ -17,9 +17,10 @@ public struct AccessService: Sendable {
     }
 
     /// A random opaque id ("g-" and 20 hex digits).
+    /// 128 random bits: an id says nothing of other grants (their number, their order).
     public static func randomID() -> String {
         var generator = SystemRandomNumberGenerator()
-        let value = (0..<10).map { _ in UInt8.random(in: 0...255, using: &generator) }.hex
+        let value = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }.hex
         return "g-" + value
     }
 
@@ -37,6 +38,7 @@ public struct AccessService: Sendable {
         try Self.checkLabel(label)
         let id = makeID()
         return try await perform(.grant, on: patient, by: caller, at: now) { tx, _ in
+            tx.logDetails = LogDetails(subject: LoggedPrincipal(kind: grantee.kind, id: grantee.id), grantID: id)
             try Self.requireOpen(tx, at: now)
             var settings = tx.effectiveSettings
             if grantee.kind == .professional, settings.blocks.contains(where: { $0.professionalID == grantee.id }) {
@@ -69,6 +71,8 @@ public struct AccessService: Sendable {
             guard let index = settings.grants.firstIndex(where: { $0.id == grantID }) else {
                 throw DossierError(.notFound, "no such grant on this record", reason: "GRANT_NOT_FOUND", field: "grant_id")
             }
+            let grantee = settings.grants[index].grantee
+            tx.logDetails = LogDetails(subject: LoggedPrincipal(kind: grantee.kind, id: grantee.id), grantID: grantID)
             guard settings.grants[index].state(at: now) == .active else {
                 throw DossierError(.failedPrecondition, "the grant is no longer active", reason: "GRANT_NOT_ACTIVE")
             }
@@ -102,6 +106,7 @@ public struct AccessService: Sendable {
         try Self.checkProfessionalID(professionalID)
         try Self.checkLabel(label)
         return try await perform(.block, on: patient, by: caller, at: now) { tx, _ in
+            tx.logDetails = LogDetails(subject: LoggedPrincipal(kind: .professional, id: professionalID))
             let record = try RecordOperationRunner.existing(tx)
             guard record.enrollment.referringPhysicianID != professionalID else {
                 throw DossierError(
@@ -132,6 +137,7 @@ public struct AccessService: Sendable {
         let now = clock()
         try Self.checkProfessionalID(professionalID)
         try await perform(.unblock, on: patient, by: caller, at: now) { tx, _ in
+            tx.logDetails = LogDetails(subject: LoggedPrincipal(kind: .professional, id: professionalID))
             _ = try RecordOperationRunner.existing(tx)
             var settings = tx.effectiveSettings
             guard settings.blocks.contains(where: { $0.professionalID == professionalID }) else {
@@ -155,7 +161,8 @@ public struct AccessService: Sendable {
     public func setReferringPhysician(_ patient: PatientID, professionalID: String?, by caller: Principal) async throws -> Record {
         let now = clock()
         if let professionalID { try Self.checkProfessionalID(professionalID) }
-        return try await perform(.setReferringPhysician, on: patient, by: caller, at: now) { tx, _ in
+        return try await perform(.setReferringPhysician, on: patient, by: caller, at: now) { tx, basis in
+            tx.logDetails = LogDetails(subject: professionalID.map { LoggedPrincipal(kind: .professional, id: $0) })
             var record = try RecordOperationRunner.existing(tx)
             try Self.requireOpen(tx, at: now)
             if let professionalID, tx.settings.blocks.contains(where: { $0.professionalID == professionalID }) {
@@ -164,6 +171,11 @@ public struct AccessService: Sendable {
             record.enrollment = professionalID.map { .referringPhysician(id: $0) } ?? .volunteer
             record.version += 1
             tx.updated = record
+            // Someone other than the patient gave a professional extended read-write access (or
+            // took it away): the patient is told.
+            if basis != .patient && basis != .delegate {
+                tx.notifications.append(NotificationDraft(kind: .referringPhysicianChanged, actor: caller))
+            }
             return record
         }
     }
@@ -184,6 +196,7 @@ public struct AccessService: Sendable {
         }
         try Self.checkLabel(label)
         return try await perform(.nameDelegate, on: patient, by: caller, at: now) { tx, _ in
+            tx.logDetails = LogDetails(subject: LoggedPrincipal(kind: .patient, id: delegateID))
             try Self.requireOpen(tx, at: now)
             var settings = tx.effectiveSettings
             settings.delegations.removeAll { $0.delegateID == delegateID }
@@ -197,6 +210,7 @@ public struct AccessService: Sendable {
     /// The patient removes a delegate; a delegate may remove themselves.
     public func removeDelegate(_ patient: PatientID, delegateID: String, by caller: Principal) async throws {
         try await perform(.removeDelegate, on: patient, by: caller, at: clock()) { tx, basis in
+            tx.logDetails = LogDetails(subject: LoggedPrincipal(kind: .patient, id: delegateID))
             _ = try RecordOperationRunner.existing(tx)
             guard basis == .patient || caller.id == delegateID else {
                 throw DossierError(.permissionDenied, "a delegate may only remove themselves", reason: "PERMISSION_DENIED")

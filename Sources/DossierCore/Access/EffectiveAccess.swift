@@ -8,19 +8,25 @@ public struct AccessPath: Sendable, Hashable {
     public let expiresAt: Date?
     /// For grants, presence codes and emergency accesses.
     public let grantID: String?
+    /// For emergency accesses: the reason the professional gave.
+    public let emergencyReason: String
 
-    public init(basis: AccessBasis, scope: AccessScope, mode: AccessMode, expiresAt: Date?, grantID: String?) {
+    public init(
+        basis: AccessBasis, scope: AccessScope, mode: AccessMode, expiresAt: Date?, grantID: String?, emergencyReason: String = ""
+    ) {
         self.basis = basis
         self.scope = scope
         self.mode = mode
         self.expiresAt = expiresAt
         self.grantID = grantID
+        self.emergencyReason = emergencyReason
     }
 }
 
 /// The union of a caller's access paths: the broadest scope and mode, the latest expiry, and
 /// the basis recorded in the log (referring physician before grant before presence code before
-/// emergency, so that an emergency is only flagged when it is the only way in).
+/// emergency; an operation that needed the emergency access is logged as such whatever else
+/// applies: RecordOperationRunner).
 public struct EffectiveAccess: Sendable, Hashable {
     public let paths: [AccessPath]
 
@@ -58,7 +64,7 @@ public struct EffectiveAccess: Sendable, Hashable {
         for grant in settings.activeGrants(for: caller, at: now) {
             paths.append(AccessPath(
                 basis: grant.basis.accessBasis, scope: grant.scope, mode: grant.mode, expiresAt: grant.expiresAt,
-                grantID: grant.id))
+                grantID: grant.id, emergencyReason: grant.emergencyReason))
         }
         return EffectiveAccess(paths: paths)
     }

@@ -46,13 +46,18 @@ public struct EmergencyAccessService: Sendable {
             .openEmergencyAccess, on: patient, by: caller, at: now,
             authorize: { _, _ in allowed ? .allowed(.emergency) : .denied(reason: "PROFESSION_NOT_ALLOWED") },
             body: { tx, _ in
+                tx.logDetails = LogDetails(grantID: id, emergencyReason: trimmed)
                 var settings = tx.effectiveSettings
-                guard let record = tx.current, record.state(at: now) == .active, !settings.emergencyRefused,
-                    !settings.isBlocked(caller)
-                else {
-                    throw DossierError(
-                        .permissionDenied, "emergency access is not available for this record", reason: "EMERGENCY_ACCESS_UNAVAILABLE")
+                // One answer for every reason; the patient's log has the precise one.
+                let unavailable = DossierError(
+                    .permissionDenied, "emergency access is not available for this record", reason: "EMERGENCY_ACCESS_UNAVAILABLE")
+                func refuse(_ reason: String) -> DeniedAttempt {
+                    DeniedAttempt(answer: unavailable, logReason: reason, documentIDs: [])
                 }
+                guard let record = tx.current else { throw unavailable }
+                guard record.state(at: now) == .active else { throw refuse("RECORD_NOT_ACTIVE") }
+                guard !settings.isBlocked(caller) else { throw refuse("PROFESSIONAL_BLOCKED") }
+                guard !settings.emergencyRefused else { throw refuse("EMERGENCY_REFUSED_BY_PATIENT") }
                 let grant = AccessGrant(
                     id: id, grantee: try Grantee(kind: .professional, id: caller.id), basis: .emergency, scope: .extended,
                     mode: .readWrite, createdAt: now, createdBy: caller, expiresAt: now + duration, emergencyReason: trimmed)

@@ -55,6 +55,9 @@ public struct PresenceCodePolicy: Sendable, Hashable {
     public var maxAccessDuration: TimeInterval = 7 * 86_400
     /// Failed redemptions a professional may make per window before being refused.
     public var maxFailures = 5
+    /// Failed redemptions on one record, by all professionals together, per window: a code of
+    /// 10^n possibilities cannot be guessed by many professionals taking turns.
+    public var maxFailuresPerRecord = 20
     public var failureWindow: TimeInterval = 900
 
     public init() {}

@@ -60,22 +60,36 @@ public struct PresenceCodeService: Sendable {
         let now = clock()
         let offered = digest(PresenceCode.normalize(typed))
         let id = makeID()
-        let limited = failures.isLimited(caller.id, at: now, policy: policy)
+        // Guessing is limited per professional and per record (access.proto).
+        let limited = failures.isLimited("professional:" + caller.id, at: now, limit: policy.maxFailures, policy: policy)
+            || failures.isLimited("record:" + patient.rawValue, at: now, limit: policy.maxFailuresPerRecord, policy: policy)
         do {
             return try await RecordOperationRunner(repository: repository).perform(
                 .redeemPresenceCode, on: patient, by: caller, at: now,
                 authorize: { _, _ in caller.kind == .professional ? .allowed(.presenceCode) : .denied(reason: "PROFESSIONALS_ONLY") },
                 body: { tx, _ in
+                    tx.logDetails = LogDetails(grantID: id)
                     guard !limited else {
-                        throw DossierError(
-                            .resourceExhausted, "too many failed redemptions; try again later", reason: "PRESENCE_CODE_RATE_LIMITED")
+                        throw DeniedAttempt(
+                            answer: DossierError(
+                                .resourceExhausted, "too many failed redemptions; try again later", reason: "PRESENCE_CODE_RATE_LIMITED"),
+                            logReason: "PRESENCE_CODE_RATE_LIMITED", documentIDs: [])
                     }
                     var settings = tx.effectiveSettings
-                    guard let record = tx.current, record.state(at: now) == .active, !settings.isBlocked(caller),
-                        var outstanding = settings.presenceCode, outstanding.isRedeemable(at: now), outstanding.digest == offered
-                    else {
-                        throw DossierError(.permissionDenied, "invalid presence code", reason: "PRESENCE_CODE_INVALID")
+                    // One answer for every reason; the patient's log has the precise one.
+                    func refuse(_ reason: String) -> DeniedAttempt {
+                        DeniedAttempt(
+                            answer: DossierError(.permissionDenied, "invalid presence code", reason: "PRESENCE_CODE_INVALID"),
+                            logReason: reason, documentIDs: [])
                     }
+                    guard let record = tx.current else { throw refuse("RECORD_NOT_FOUND") }
+                    guard record.state(at: now) == .active else { throw refuse("RECORD_NOT_ACTIVE") }
+                    guard !settings.isBlocked(caller) else { throw refuse("PROFESSIONAL_BLOCKED") }
+                    guard var outstanding = settings.presenceCode, outstanding.digest == offered else {
+                        throw refuse("PRESENCE_CODE_WRONG")
+                    }
+                    guard outstanding.redeemedAt == nil else { throw refuse("PRESENCE_CODE_USED") }
+                    guard outstanding.isRedeemable(at: now) else { throw refuse("PRESENCE_CODE_EXPIRED") }
                     outstanding.redeemedAt = now
                     settings.presenceCode = outstanding
                     let grant = AccessGrant(
@@ -87,25 +101,26 @@ public struct PresenceCodeService: Sendable {
                     return grant
                 })
         } catch let error as DossierError where error.reason == "PRESENCE_CODE_INVALID" {
-            failures.record(caller.id, at: now, policy: policy)
+            failures.record("professional:" + caller.id, at: now)
+            failures.record("record:" + patient.rawValue, at: now)
             throw error
         }
     }
 }
 
-/// Failed redemptions per professional in a sliding window (per server process).
+/// Failed redemptions per professional and per record in a sliding window (per server process).
 final class FailureCounter: Sendable {
     private let times = Mutex<[String: [Date]]>([:])
 
-    func isLimited(_ id: String, at now: Date, policy: PresenceCodePolicy) -> Bool {
+    func isLimited(_ id: String, at now: Date, limit: Int, policy: PresenceCodePolicy) -> Bool {
         times.withLock { table in
             let recent = (table[id] ?? []).filter { now.timeIntervalSince($0) < policy.failureWindow }
             table[id] = recent.isEmpty ? nil : recent
-            return recent.count >= policy.maxFailures
+            return recent.count >= limit
         }
     }
 
-    func record(_ id: String, at now: Date, policy: PresenceCodePolicy) {
+    func record(_ id: String, at now: Date) {
         times.withLock { table in
             table[id, default: []].append(now)
         }

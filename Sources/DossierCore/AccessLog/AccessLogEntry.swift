@@ -33,6 +33,34 @@ public enum AccessOutcome: String, Sendable, Hashable {
     case failed
 }
 
+/// The principal an operation was about (grantee, blocked professional, delegate, referring
+/// physician).
+public struct LoggedPrincipal: Sendable, Hashable {
+    public let kind: PrincipalKind
+    public let id: String
+
+    public init(kind: PrincipalKind, id: String) {
+        self.kind = kind
+        self.id = id
+    }
+}
+
+/// What an operation adds to its log entry beyond who, what and how it ended.
+public struct LogDetails: Sendable, Hashable {
+    /// The principal the operation was about.
+    public var subject: LoggedPrincipal?
+    /// The access created, used or ended.
+    public var grantID = ""
+    /// The emergency access's stated reason (opened, or used by the call).
+    public var emergencyReason = ""
+
+    public init(subject: LoggedPrincipal? = nil, grantID: String = "", emergencyReason: String = "") {
+        self.subject = subject
+        self.grantID = grantID
+        self.emergencyReason = emergencyReason
+    }
+}
+
 /// One entry of a record's append-only access log.
 public struct AccessLogEntry: Sendable, Hashable {
     public var time: Date
@@ -43,11 +71,16 @@ public struct AccessLogEntry: Sendable, Hashable {
     public var outcome: AccessOutcome
     /// A stable upper-snake code (a denial's or failure's reason, e.g. "NO_ACCESS"); never health data.
     public var reason: String
+    /// The call was an emergency access, or needed one (docs/ACCESS-LOG.md).
     public var emergency: Bool
+    public var details: LogDetails
+    /// The caller's request id (metadata "request-id"), for support.
+    public var requestID: String
 
     public init(
         time: Date, actor: Principal, basis: AccessBasis, operation: LoggedOperation,
-        documentIDs: [String] = [], outcome: AccessOutcome, reason: String = "", emergency: Bool = false
+        documentIDs: [String] = [], outcome: AccessOutcome, reason: String = "", emergency: Bool = false,
+        details: LogDetails = .init(), requestID: String = ""
     ) {
         self.time = time
         self.actor = actor
@@ -57,7 +90,15 @@ public struct AccessLogEntry: Sendable, Hashable {
         self.outcome = outcome
         self.reason = reason
         self.emergency = emergency
+        self.details = details
+        self.requestID = requestID
     }
+}
+
+/// The call being served, as the transport knows it: read by the use cases when they log.
+public enum CallInfo {
+    /// The client's request id (ttrpc metadata "request-id"), or the server's own.
+    @TaskLocal public static var requestID = ""
 }
 
 /// An access-log entry with its position in the record's log (1, 2, 3, … without gaps).

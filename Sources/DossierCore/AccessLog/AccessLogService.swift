@@ -59,29 +59,13 @@ public struct AccessLogService: Sendable {
         _ patient: PatientID, filter: AccessLogFilter, oldestFirst: Bool, after: UInt64?, limit: Int, by caller: Principal
     ) async throws -> [SequencedLogEntry] {
         let now = clock()
-        // Documents hidden from the patient do not exist for them, in the log either: their ids
-        // are left out (and filtering on one finds nothing) until the author releases them.
-        let hidden: Set<String> = try await RecordOperationRunner(repository: repository).perform(
+        // Entries about documents hidden from the patient are not in the log until the
+        // document is released (decision 0005): nothing to filter here.
+        try await RecordOperationRunner(repository: repository).perform(
             .listAccessLog, on: patient, by: caller, at: now, authorize: { relation, _ in Self.decide(relation) },
-            body: { tx, _ in
-                _ = try RecordOperationRunner.existing(tx)
-                var hidden: Set<String> = []
-                try tx.storage.forEachDocument(newestFirst: false, after: nil) { document in
-                    if document.hiddenFromPatient { hidden.insert(document.id) }
-                    return true
-                }
-                return hidden
-            })
-        if let documentID = filter.documentID, hidden.contains(documentID) { return [] }
-        let entries = try await repository.readAccessLog(
+            body: { tx, _ in _ = try RecordOperationRunner.existing(tx) })
+        return try await repository.readAccessLog(
             patient, AccessLogQuery(newestFirst: !oldestFirst, after: after, limit: limit, matches: filter.matches))
-        guard !hidden.isEmpty else { return entries }
-        return entries.map { logged in
-            guard logged.entry.documentIDs.contains(where: hidden.contains) else { return logged }
-            var entry = logged.entry
-            entry.documentIDs.removeAll(where: hidden.contains)
-            return SequencedLogEntry(sequence: logged.sequence, entry: entry, prevHash: logged.prevHash, entryHash: logged.entryHash)
-        }
     }
 
     /// Verifies the record's whole chain (and the patient's kept checkpoint, if given); the

@@ -8,7 +8,7 @@ public enum LogChain {
 
     /// The exact bytes whose SHA-256 is an entry's `entry_hash`.
     public static func canonicalBytes(_ entry: AccessLogEntry, patient: PatientID, sequence: UInt64, prevHash: [UInt8]) -> [UInt8] {
-        var bytes = Array("dossier-log-entry-v1".utf8)
+        var bytes = Array("dossier-log-entry-v2".utf8)
         func field(_ text: String) {
             let utf8 = Array(text.utf8)
             withUnsafeBytes(of: UInt32(utf8.count).bigEndian) { bytes.append(contentsOf: $0) }
@@ -29,6 +29,11 @@ public enum LogChain {
         field(entry.outcome.rawValue)
         field(entry.reason)
         field(entry.emergency ? "1" : "0")
+        field(entry.details.emergencyReason)
+        field(entry.details.subject?.kind.rawValue ?? "")
+        field(entry.details.subject?.id ?? "")
+        field(entry.details.grantID)
+        field(entry.requestID)
         bytes.append(contentsOf: prevHash)
         return bytes
     }

@@ -111,6 +111,9 @@ public struct Document: Sendable, Hashable {
     public let patientSpace: Bool
     public var version: UInt64
     public let content: ContentID
+    /// The record's deposit number of this document (1, 2, …), for deposit order. Never shown
+    /// to callers: ids are random and say nothing of other documents.
+    public var depositSequence: UInt64 = 0
 
     public init(
         id: String, patientID: PatientID, submission: DocumentSubmission, author: Principal, sizeBytes: UInt64,

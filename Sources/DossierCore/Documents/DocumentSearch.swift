@@ -61,10 +61,10 @@ public struct RecordOverview: Sendable {
 
 extension DocumentService {
     /// The documents the caller may see that match `filter`, in deposit order (newest first
-    /// unless `oldestFirst`), after the document `after`. Invisible documents are skipped before
-    /// filtering and counting, so nothing about them shows through.
+    /// unless `oldestFirst`), after the document with deposit sequence `after`. Invisible
+    /// documents are skipped before filtering and counting, so nothing about them shows through.
     public func find(
-        _ patient: PatientID, filter: DocumentFilter, oldestFirst: Bool, after: String?, limit: Int, by caller: Principal
+        _ patient: PatientID, filter: DocumentFilter, oldestFirst: Bool, after: UInt64?, limit: Int, by caller: Principal
     ) async throws -> (documents: [Document], more: Bool) {
         try await perform(.findDocuments, .read, on: patient, by: caller, at: clock()) { tx, context in
             guard tx.current != nil else { throw DossierError(.notFound, "no record for this patient", reason: "RECORD_NOT_FOUND") }
@@ -79,6 +79,8 @@ extension DocumentService {
                 page.append(document)
                 return true
             }
+            if page.contains(where: context.needsEmergency) { tx.neededEmergency = true }
+            tx.loggedDocumentIDs = page.map(\.id)
             return (page, more)
         }
     }
@@ -109,6 +111,7 @@ extension DocumentService {
                 return (document.submission.createdAt, document.id) >= (after.createdAt, after.id)
             }
             let page = Array(remaining.prefix(limit))
+            if visible.contains(where: context.needsEmergency) { tx.neededEmergency = true }
             return RecordOverview(
                 classCounts: counts.map { RecordOverview.ClassCount(documentClass: $0.key, count: $0.value.count, latestCreatedAt: $0.value.latest) }
                     .sorted { $0.documentClass.rawValue < $1.documentClass.rawValue },

@@ -19,7 +19,7 @@ public struct DocumentService: Sendable {
     public init(
         repository: any RecordRepository & UploadRepository, policy: DocumentPolicy, matrix: @escaping @Sendable () -> AccessMatrix,
         makeHasher: @escaping ContentHasherFactory, clock: @escaping @Sendable () -> Date = { Date() },
-        randomSuffix: @escaping @Sendable () -> String = { DocumentService.randomHex(bytes: 4) }
+        randomSuffix: @escaping @Sendable () -> String = { DocumentService.randomHex(bytes: 16) }
     ) {
         self.repository = repository
         self.uploads = repository
@@ -187,11 +187,18 @@ public struct DocumentService: Sendable {
             guard DocumentAuthorization.maySetPatientVisibility(document, caller: caller) else {
                 throw context.refusal("NOT_AUTHOR", documentID)
             }
+            // Keeping something from the patient (or giving it back) needs current read-write
+            // access: being the author is not enough once the patient revoked it.
+            guard case .professional(let access) = context.relation, access.mode == .readWrite else {
+                throw context.refusal("READ_WRITE_REQUIRED", documentID)
+            }
+            try context.requireWritable(tx)
             guard document.hiddenFromPatient != hidden else { return document }
             document.hiddenFromPatient = hidden
             if !hidden {
                 document.releasedAt = now
                 tx.notifications.append(NotificationDraft(kind: .newDocument, actor: caller, documentIDs: [document.id]))
+                tx.releasedDocumentIDs.append(document.id)
             }
             document.version += 1
             tx.stage(document)
@@ -222,7 +229,8 @@ public struct DocumentService: Sendable {
             },
             body: { tx, _ in
                 let relation = RecordRelation.of(caller, to: patient, record: tx.current, settings: tx.settings, at: now)
-                let context = DocumentContext(caller: caller, relation: relation, matrix: matrix, now: now)
+                let context = DocumentContext(
+                    caller: caller, relation: relation, withoutEmergency: tx.relationWithoutEmergency, matrix: matrix, now: now)
                 return try body(&tx, context)
             })
     }
@@ -254,10 +262,13 @@ public struct DocumentService: Sendable {
         now: Date, suffix: String, content: ContentID?, replaces: String? = nil
     ) throws -> Document {
         let sequence = try tx.storage.documentCount() + tx.documentChanges.deposited + 1
-        let id = "d" + String(sequence, radix: 16).leftPadded(to: 10) + "-" + suffix
-        let document = Document(
+        // 128 random bits: an id tells nothing of the documents deposited before or after it
+        // (deposit order is kept apart, in `depositSequence`).
+        let id = "d-" + suffix
+        var document = Document(
             id: id, patientID: tx.patientID, submission: submission, author: author, sizeBytes: size, sha256: hash,
             depositedAt: now, patientSpace: author.kind == .patient, content: content ?? ContentID(id), replacesID: replaces)
+        document.depositSequence = sequence
         tx.stage(document)
         tx.documentChanges.deposited += 1
         tx.loggedDocumentIDs = [id] + (replaces.map { [$0] } ?? [])
@@ -277,9 +288,15 @@ public struct DocumentService: Sendable {
             throw DocumentValidation.invalid(
                 "a personal-space document is replaced by the patient's own", "PATIENT_SPACE_CLASS", "submission")
         }
-        let document = try newDocument(
+        var document = try newDocument(
             submission, in: &tx, author: author, size: size, hash: hash, now: now, suffix: suffix, content: content,
             replaces: old.id)
+        // The patient stays in control: a new version is at least as confidential as the old
+        // one was (a masked document stays masked when its author replaces it).
+        if old.confidentiality > document.confidentiality {
+            document.confidentiality = old.confidentiality
+            tx.stage(document)
+        }
         var replaced = old
         replaced.status = .deprecated
         replaced.replacedByID = document.id
@@ -311,11 +328,19 @@ public struct ContentRange: Sendable, Hashable {
 struct DocumentContext: Sendable {
     let caller: Principal
     let relation: RecordRelation
+    /// The caller's relation without its emergency accesses, when it has one.
+    let withoutEmergency: RecordRelation?
     let matrix: AccessMatrix
     let now: Date
 
     func canSee(_ document: Document) -> Bool {
         DocumentAuthorization.canSee(document, caller: caller, relation: relation, matrix: matrix)
+    }
+
+    /// Whether the caller sees `document` only through an emergency access.
+    func needsEmergency(_ document: Document) -> Bool {
+        guard let withoutEmergency else { return false }
+        return !DocumentAuthorization.canSee(document, caller: caller, relation: withoutEmergency, matrix: matrix)
     }
 
     /// The document, when it exists and the caller may see it; the same NOT_FOUND otherwise
@@ -325,8 +350,15 @@ struct DocumentContext: Sendable {
         guard tx.current != nil else {
             throw DossierError(.notFound, "no record for this patient", reason: "RECORD_NOT_FOUND")
         }
-        guard let document = try tx.document(id) else { throw DossierError.documentNotFound }
-        guard canSee(document) else { throw DeniedAttempt.documentNotFound(id) }
+        // A missing document and one the caller may not see are answered alike; for the patient
+        // and delegate they are logged alike too (the reason of a missing one), so that their
+        // own log tells a hidden document from a missing one no better than the answer.
+        let patientSide = relation == .patient || relation == .delegate
+        guard let document = try tx.document(id) else { throw DeniedAttempt.documentNotFound(id, logReason: "DOCUMENT_NOT_FOUND") }
+        guard canSee(document) else {
+            throw DeniedAttempt.documentNotFound(id, logReason: patientSide ? "DOCUMENT_NOT_FOUND" : "DOCUMENT_NOT_VISIBLE")
+        }
+        if needsEmergency(document) { tx.neededEmergency = true }
         return document
     }
 

@@ -10,8 +10,8 @@ public protocol DocumentStorage: Sendable {
     /// Whether `author` deposited at least one document in this record.
     func hasDocuments(authoredBy author: Principal) throws -> Bool
     /// Calls `body` with the record's documents in deposit order (newest first when asked),
-    /// starting after the document `after` (exclusive). Return false to stop.
-    func forEachDocument(newestFirst: Bool, after: String?, _ body: (Document) throws -> Bool) throws
+    /// starting after the document with deposit sequence `after` (exclusive). Return false to stop.
+    func forEachDocument(newestFirst: Bool, after: UInt64?, _ body: (Document) throws -> Bool) throws
     /// The number of documents deposited so far in this record (the next one's sequence - 1).
     func documentCount() throws -> UInt64
     /// `length` bytes (fewer at the end) of a content from `offset`.
@@ -29,7 +29,7 @@ public struct NoDocumentStorage: DocumentStorage {
     public func document(_ id: String) throws -> Document? { nil }
     public func documentID(clientUniqueID: String, author: Principal) throws -> String? { nil }
     public func hasDocuments(authoredBy author: Principal) throws -> Bool { false }
-    public func forEachDocument(newestFirst: Bool, after: String?, _ body: (Document) throws -> Bool) throws {}
+    public func forEachDocument(newestFirst: Bool, after: UInt64?, _ body: (Document) throws -> Bool) throws {}
     public func documentCount() throws -> UInt64 { 0 }
     public func readContent(_ content: ContentID, offset: UInt64, length: Int) throws -> [UInt8] { [] }
     public func upload(_ id: String) throws -> UploadSession? { nil }

@@ -7,6 +7,8 @@ public enum NotificationKind: String, Sendable, Hashable {
     case emergencyAccess
     case newDocument
     case grantExpiring
+    /// An operator (not the patient or delegate) changed the referring physician.
+    case referringPhysicianChanged
 }
 
 /// A notification for the patient, as staged by an operation (the store numbers it).

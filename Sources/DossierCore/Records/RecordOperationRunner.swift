@@ -23,40 +23,75 @@ struct RecordOperationRunner: Sendable {
         authorizeIn authorize: @escaping @Sendable (RecordRelation, RecordTransaction) throws -> AccessDecision,
         body: @escaping @Sendable (inout RecordTransaction, AccessBasis) throws -> T
     ) async throws -> T {
+        let requestID = CallInfo.requestID
         let result: Result<T, DossierError> = try await repository.transact(patient) { tx in
             let relation = RecordRelation.of(caller, to: patient, record: tx.current, settings: tx.settings, at: now)
+            let patientSide = relation == .patient || relation == .delegate
+            func entry(_ basis: AccessBasis, _ documents: [String], _ outcome: AccessOutcome, _ reason: String, _ details: LogDetails)
+                -> AccessLogEntry
+            {
+                AccessLogEntry(
+                    time: now, actor: caller, basis: basis, operation: operation, documentIDs: documents, outcome: outcome,
+                    reason: reason, emergency: basis == .emergency, details: details, requestID: requestID)
+            }
             let decision = try authorize(relation, tx)
-            let basis: AccessBasis
+            var basis: AccessBasis
             switch decision {
             case .allowed(let allowed):
                 basis = allowed
             case .denied(let reason):
-                tx.log(AccessLogEntry(time: now, actor: caller, basis: .none, operation: operation, outcome: .denied, reason: reason))
+                tx.log(entry(.none, [], .denied, reason, .init()), byPatientSide: patientSide)
                 // The log keeps the precise reason; the caller gets PERMISSION_DENIED and nothing
                 // more (PROTOCOL.md 10.2), the same whether or not the record exists.
                 return .failure(.permissionDenied())
             }
+            // An emergency access is flagged whenever the operation needed it: when the caller's
+            // other paths alone would not allow it (or, for documents, not show what it returned).
+            var withoutEmergency: RecordRelation?
+            if case .professional(let access) = relation, access.paths.contains(where: { $0.basis == .emergency }) {
+                let others = EffectiveAccess(paths: access.paths.filter { $0.basis != .emergency }).map { RecordRelation.professional($0) }
+                    ?? RecordRelation.none
+                withoutEmergency = others
+                if case .denied = try authorize(others, tx) { tx.neededEmergency = true }
+            }
             let before = tx
+            func usedPath(_ tx: inout RecordTransaction) {
+                guard case .professional(let access) = relation else { return }
+                if tx.neededEmergency, let emergency = access.paths.first(where: { $0.basis == .emergency }) {
+                    basis = .emergency
+                    if tx.logDetails.grantID.isEmpty { tx.logDetails.grantID = emergency.grantID ?? "" }
+                    if tx.logDetails.emergencyReason.isEmpty { tx.logDetails.emergencyReason = emergency.emergencyReason }
+                } else if tx.logDetails.grantID.isEmpty, let path = access.paths.first(where: { $0.basis == basis }) {
+                    tx.logDetails.grantID = path.grantID ?? ""
+                    if basis == .emergency, tx.logDetails.emergencyReason.isEmpty { tx.logDetails.emergencyReason = path.emergencyReason }
+                }
+            }
             do {
+                tx.relationWithoutEmergency = withoutEmergency
                 let value = try body(&tx, basis)
+                usedPath(&tx)
                 Self.noticeFirstAccess(by: caller, basis: basis, in: &tx)
-                tx.log(AccessLogEntry(
-                    time: now, actor: caller, basis: basis, operation: operation, documentIDs: tx.loggedDocumentIDs,
-                    outcome: .success, emergency: basis == .emergency))
+                tx.log(entry(basis, tx.loggedDocumentIDs, .success, "", tx.logDetails), byPatientSide: patientSide)
                 return .success(value)
             } catch let denied as DeniedAttempt {
+                let details = tx.logDetails
+                let needed = tx.neededEmergency
                 tx = before  // refused on a document: logged as denied, answered as `denied.answer`
-                tx.log(AccessLogEntry(
-                    time: now, actor: caller, basis: basis, operation: operation, documentIDs: denied.documentIDs,
-                    outcome: .denied, reason: denied.logReason, emergency: basis == .emergency))
+                tx.neededEmergency = needed
+                tx.logDetails = details
+                usedPath(&tx)
+                tx.log(entry(basis, denied.documentIDs, .denied, denied.logReason, tx.logDetails), byPatientSide: patientSide)
                 return .failure(denied.answer)
             } catch let error as DossierError {
                 let documentIDs = tx.loggedDocumentIDs
+                let details = tx.logDetails
                 tx = before  // nothing of a failed operation is committed but its log entry
-                tx.log(AccessLogEntry(
-                    time: now, actor: caller, basis: basis, operation: operation, documentIDs: documentIDs,
-                    outcome: .failed,
-                    reason: error.reason ?? "failed", emergency: basis == .emergency))
+                tx.logDetails = details
+                usedPath(&tx)
+                // A refusal by a rule inside the operation (emergency access refused by the
+                // patient, a block, a wrong presence code) is a denial, not a failure.
+                let outcome: AccessOutcome = error.code == .permissionDenied ? .denied : .failed
+                tx.log(entry(basis, documentIDs, outcome, error.reason ?? "failed", tx.logDetails), byPatientSide: patientSide)
                 return .failure(error)
             }
         }

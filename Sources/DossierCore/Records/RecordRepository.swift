@@ -24,6 +24,20 @@ public struct RecordTransaction: Sendable {
     public var documentChanges = DocumentChanges()
     /// Documents the operation concerned, for its access-log entry.
     public var loggedDocumentIDs: [String] = []
+    /// What the operation adds to its log entry (subject, grant, emergency reason).
+    public var logDetails = LogDetails()
+    /// The operation needed an emergency access (another path alone would not have allowed
+    /// it, or would not have shown a document it returned).
+    public var neededEmergency = false
+    /// The caller's relation without its emergency accesses, when it has one (nil otherwise):
+    /// document operations compare what it would show.
+    public var relationWithoutEmergency: RecordRelation?
+    /// Entries about a document hidden from the patient, kept apart until it is released
+    /// (decision 0005), by document id.
+    public var withheldLogEntries: [(documentID: String, entry: AccessLogEntry)] = []
+    /// Documents released to the patient by this transaction: their withheld entries join the
+    /// log, before this transaction's own entries.
+    public var releasedDocumentIDs: [String] = []
 
     public init(
         patientID: PatientID, current: Record?, settings: RecordAccessSettings = .init(),
@@ -56,6 +70,34 @@ public struct RecordTransaction: Sendable {
     /// are dropped: there is no log to hold them.
     public mutating func log(_ entry: AccessLogEntry) {
         logEntries.append(entry)
+    }
+
+    /// Appends to the log, except that an entry by anyone but the patient or their delegate
+    /// about a document hidden from the patient is withheld until the document is released
+    /// (decision 0005): the patient learns nothing of it before. A search or overview keeps its
+    /// entry with the visible documents only, and withholds one entry per hidden document.
+    public mutating func log(_ entry: AccessLogEntry, byPatientSide: Bool) {
+        guard !byPatientSide else { return log(entry) }
+        let hidden = entry.documentIDs.filter { id in ((try? document(id)) ?? nil)?.hiddenFromPatient == true }
+        guard let first = hidden.first else { return log(entry) }
+        if entry.operation == .findDocuments || entry.operation == .getRecordOverview {
+            var visible = entry
+            visible.documentIDs.removeAll(where: hidden.contains)
+            log(visible)
+            for id in hidden {
+                var withheld = entry
+                withheld.documentIDs = [id]
+                withheldLogEntries.append((id, withheld))
+            }
+        } else {
+            withheldLogEntries.append((first, entry))
+        }
+    }
+
+    /// Nothing but refusals to log: no change to the record, its settings or documents.
+    public var onlyLogsRefusals: Bool {
+        updated == nil && updatedSettings == nil && documentChanges.isEmpty && notifications.isEmpty && markRead == nil
+            && releasedDocumentIDs.isEmpty && !logEntries.isEmpty && logEntries.allSatisfy { $0.outcome != .success }
     }
 }
 

@@ -53,10 +53,25 @@ public struct RecordService: Sendable {
     public func close(_ patient: PatientID, by caller: Principal) async throws -> Record {
         let now = clock()
         let policy = self.policy
-        return try await perform(.close, on: patient, by: caller, now: now) { tx in
+        return try await perform(.close, on: patient, by: caller, now: now, settings: { settings in
+            Self.endTemporaryAccesses(in: &settings, by: caller, at: now)
+        }) { tx in
             try RecordLifecycle.close(
                 try Self.existing(tx), byOperator: caller.kind == .operator, at: now, policy: policy)
         }
+    }
+
+    /// Closing ends every professional access at once. Grants the patient made (and the
+    /// referring physician) are only suspended while the record is closed and return when it
+    /// is reopened; emergency accesses and presence-code accesses end for good, and an
+    /// unredeemed presence code stops working: a reopened record does not revive them.
+    static func endTemporaryAccesses(in settings: inout RecordAccessSettings, by caller: Principal, at now: Date) {
+        for index in settings.grants.indices
+        where settings.grants[index].basis != .grant && settings.grants[index].state(at: now) == .active {
+            settings.grants[index].revokedAt = now
+            settings.grants[index].revokedBy = caller
+        }
+        settings.presenceCode = nil
     }
 
     public func reopen(_ patient: PatientID, by caller: Principal) async throws -> Record {
@@ -82,7 +97,7 @@ public struct RecordService: Sendable {
     /// Authorizes `operation`, runs `transition` on the current record and stages the result.
     private func perform(
         _ operation: RecordOperation, on patient: PatientID, by caller: Principal, now: Date,
-        mutates: Bool = true,
+        mutates: Bool = true, settings change: (@Sendable (inout RecordAccessSettings) -> Void)? = nil,
         transition: @escaping @Sendable (RecordTransaction) throws -> Record
     ) async throws -> Record {
         try await RecordOperationRunner(repository: repository).perform(
@@ -91,6 +106,11 @@ public struct RecordService: Sendable {
             body: { tx, _ in
                 let record = try transition(tx)
                 if mutates { tx.updated = record }
+                if let change {
+                    var settings = tx.effectiveSettings
+                    change(&settings)
+                    if settings != tx.effectiveSettings { tx.updatedSettings = settings }
+                }
                 return record
             })
     }

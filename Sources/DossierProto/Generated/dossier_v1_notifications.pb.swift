@@ -37,6 +37,11 @@ public nonisolated enum Dossier_V1_NotificationKind: SwiftProtobuf.Enum, Swift.C
 
   /// A grant expires soon (`expires_at`), e.g. within the configured warning period.
   case grantExpiring // = 4
+
+  /// Someone other than the patient or delegate (an operator, on the patient's request) set or
+  /// removed the record's referring physician (`actor`; the new one in the access log entry's
+  /// `subject`), who has extended read-write access.
+  case referringPhysicianChanged // = 5
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -50,6 +55,7 @@ public nonisolated enum Dossier_V1_NotificationKind: SwiftProtobuf.Enum, Swift.C
     case 2: self = .emergencyAccess
     case 3: self = .newDocument
     case 4: self = .grantExpiring
+    case 5: self = .referringPhysicianChanged
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -61,6 +67,7 @@ public nonisolated enum Dossier_V1_NotificationKind: SwiftProtobuf.Enum, Swift.C
     case .emergencyAccess: return 2
     case .newDocument: return 3
     case .grantExpiring: return 4
+    case .referringPhysicianChanged: return 5
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -72,6 +79,7 @@ public nonisolated enum Dossier_V1_NotificationKind: SwiftProtobuf.Enum, Swift.C
     .emergencyAccess,
     .newDocument,
     .grantExpiring,
+    .referringPhysicianChanged,
   ]
 
 }
@@ -234,7 +242,7 @@ public nonisolated struct Dossier_V1_MarkNotificationsReadResponse: Sendable {
 fileprivate nonisolated let _protobuf_package = "dossier.v1"
 
 nonisolated extension Dossier_V1_NotificationKind: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0NOTIFICATION_KIND_UNSPECIFIED\0\u{1}NOTIFICATION_KIND_FIRST_ACCESS\0\u{1}NOTIFICATION_KIND_EMERGENCY_ACCESS\0\u{1}NOTIFICATION_KIND_NEW_DOCUMENT\0\u{1}NOTIFICATION_KIND_GRANT_EXPIRING\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0NOTIFICATION_KIND_UNSPECIFIED\0\u{1}NOTIFICATION_KIND_FIRST_ACCESS\0\u{1}NOTIFICATION_KIND_EMERGENCY_ACCESS\0\u{1}NOTIFICATION_KIND_NEW_DOCUMENT\0\u{1}NOTIFICATION_KIND_GRANT_EXPIRING\0\u{1}NOTIFICATION_KIND_REFERRING_PHYSICIAN_CHANGED\0")
 }
 
 nonisolated extension Dossier_V1_Notification: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

@@ -15,10 +15,13 @@ public struct Dispatcher: TTRPCService {
     private let metrics: CallMetrics?
     private let isRevoked: @Sendable (String) -> Bool
 
+    let pageTokens: PageTokens
+
     public init(
         methods: [RPCServerMethod<CallContext>], logger: Logger, metrics: CallMetrics? = nil,
-        isRevoked: @escaping @Sendable (String) -> Bool = { _ in false }
+        isRevoked: @escaping @Sendable (String) -> Bool = { _ in false }, pageTokenKey: [UInt8]
     ) {
+        self.pageTokens = PageTokens(key: pageTokenKey)
         self.methods = Dictionary(methods.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         self.services = Set(DossierAPI.services)
         self.logger = logger
@@ -95,14 +98,16 @@ public struct Dispatcher: TTRPCService {
             }
             return metadata
         }
-        let context = CallContext(principal: principal, logMetadata: logMetadata)
+        let context = CallContext(principal: principal, logMetadata: logMetadata, method: "\(name)", pageTokens: pageTokens)
         let start = ContinuousClock.now
         let answer: Ttrpc_Response
         // Made once when the call logs twice, so both lines carry the same fresh request id.
         var failureMetadata: Logger.Metadata?
         do {
             var success = Ttrpc_Response()
-            success.payload = try await method.handle(request.payload, context)
+            success.payload = try await CallInfo.$requestID.withValue(sentRequestID ?? "") {
+                try await method.handle(request.payload, context)
+            }
             answer = success
         } catch {
             let (status, unexpected) = StatusMapping.status(for: error)

@@ -35,7 +35,7 @@ struct AccessHandler: Dossier_V1_AccessService {
 
     func listGrants(_ request: Dossier_V1_ListGrantsRequest, context: CallContext) async throws -> Dossier_V1_ListGrantsResponse {
         let patient = try PatientID(validating: request.patientID)
-        let page = try Page(size: request.pageSize, token: request.pageToken)
+        let page = try Page(request, context: context)
         var bases: Set<GrantBasis> = []
         for basis in request.bases {
             guard let grantBasis = GrantBasis(basis) else {
@@ -44,7 +44,7 @@ struct AccessHandler: Dossier_V1_AccessService {
             bases.insert(grantBasis)
         }
         let grants = try await access.listGrants(patient, bases: bases, includeInactive: request.includeInactive, by: context.principal)
-        let (items, next) = page.slice(grants)
+        let (items, next) = try page.slice(grants)
         let now = self.now
         return .with {
             $0.grants = items.map { Dossier_V1_AccessGrant($0, patient: patient, at: now) }
@@ -69,8 +69,8 @@ struct AccessHandler: Dossier_V1_AccessService {
 
     func listBlocks(_ request: Dossier_V1_ListBlocksRequest, context: CallContext) async throws -> Dossier_V1_ListBlocksResponse {
         let patient = try PatientID(validating: request.patientID)
-        let page = try Page(size: request.pageSize, token: request.pageToken)
-        let (items, next) = page.slice(try await access.listBlocks(patient, by: context.principal))
+        let page = try Page(request, context: context)
+        let (items, next) = try page.slice(try await access.listBlocks(patient, by: context.principal))
         return .with {
             $0.blocks = items.map(Dossier_V1_ProfessionalBlock.init)
             $0.nextPageToken = next
@@ -99,8 +99,8 @@ struct AccessHandler: Dossier_V1_AccessService {
 
     func listDelegates(_ request: Dossier_V1_ListDelegatesRequest, context: CallContext) async throws -> Dossier_V1_ListDelegatesResponse {
         let patient = try PatientID(validating: request.patientID)
-        let page = try Page(size: request.pageSize, token: request.pageToken)
-        let (items, next) = page.slice(try await access.listDelegates(patient, by: context.principal))
+        let page = try Page(request, context: context)
+        let (items, next) = try page.slice(try await access.listDelegates(patient, by: context.principal))
         return .with {
             $0.delegations = items.map { Dossier_V1_Delegation($0, patient: patient) }
             $0.nextPageToken = next
@@ -181,8 +181,8 @@ struct AccessHandler: Dossier_V1_AccessService {
     }
 
     func listMyDelegations(_ request: Dossier_V1_ListMyDelegationsRequest, context: CallContext) async throws -> Dossier_V1_ListMyDelegationsResponse {
-        let page = try Page(size: request.pageSize, token: request.pageToken)
-        let (items, next) = page.slice(try await access.myDelegations(by: context.principal))
+        let page = try Page(request, context: context)
+        let (items, next) = try page.slice(try await access.myDelegations(by: context.principal))
         return .with {
             $0.delegations = items.map { Dossier_V1_Delegation($0.delegation, patient: $0.patient) }
             $0.nextPageToken = next

@@ -9,14 +9,8 @@ struct AccessLogHandler: Dossier_V1_AccessLogService {
 
     func listAccessLog(_ request: Dossier_V1_ListAccessLogRequest, context: CallContext) async throws -> Dossier_V1_ListAccessLogResponse {
         let patient = try PatientID(validating: request.patientID)
-        let size = request.pageSize == 0 ? Page.defaultSize : min(Int(request.pageSize), Page.maxSize)
-        var after: UInt64?
-        if !request.pageToken.isEmpty {
-            guard request.pageToken.hasPrefix("s"), let sequence = UInt64(request.pageToken.dropFirst()) else {
-                throw DossierError(.invalidArgument, "page_token is not a token of this list", reason: "INVALID_PAGE_TOKEN", field: "page_token")
-            }
-            after = sequence
-        }
+        let size = Page.size(request.pageSize)
+        let after = try context.pageTokens.position(of: request, context: context).map(PagePosition.decodeUInt64)
         var filter = AccessLogFilter()
         if request.hasSince { filter.since = request.since.date }
         if request.hasUntil { filter.until = request.until.date }
@@ -39,9 +33,10 @@ struct AccessLogHandler: Dossier_V1_AccessLogService {
         let entries = try await log.list(
             patient, filter: filter, oldestFirst: request.oldestFirst, after: after, limit: size + 1, by: context.principal)
         let page = entries.prefix(size)
+        let next = entries.count > size ? try context.pageTokens.make(PagePosition.encode(page.last!.sequence), for: request, context: context) : ""
         return .with {
             $0.entries = page.map { Dossier_V1_AccessLogEntry($0, patient: patient) }
-            $0.nextPageToken = entries.count > size ? "s\(page.last!.sequence)" : ""
+            $0.nextPageToken = next
         }
     }
 
@@ -163,6 +158,15 @@ extension Dossier_V1_AccessLogEntry {
         outcome = LogConversions.outcome(entry.outcome)
         reason = entry.reason
         emergency = entry.emergency
+        emergencyReason = entry.details.emergencyReason
+        if let principal = entry.details.subject {
+            subject = .with {
+                $0.kind = Dossier_V1_PrincipalKind(principal.kind)
+                $0.id = principal.id
+            }
+        }
+        grantID = entry.details.grantID
+        requestID = entry.requestID
         prevHash = Data(logged.prevHash)
         entryHash = Data(logged.entryHash)
     }

@@ -81,8 +81,8 @@ struct AdminHandler: Dossier_V1_AdminService {
 
     func listBackups(_ request: Dossier_V1_ListBackupsRequest, context: CallContext) async throws -> Dossier_V1_ListBackupsResponse {
         try Self.requireOperator(context)
-        let page = try Page(size: request.pageSize, token: request.pageToken)
-        let (items, next) = page.slice(try backups.list())
+        let page = try Page(request, context: context)
+        let (items, next) = try page.slice(try backups.list())
         return .with {
             $0.backups = Array(items)
             $0.nextPageToken = next
@@ -102,7 +102,7 @@ struct AdminHandler: Dossier_V1_AdminService {
     }
 
     func listRevokedCertificates(_ request: Dossier_V1_ListRevokedCertificatesRequest, context: CallContext) async throws -> Dossier_V1_ListRevokedCertificatesResponse {
-        let page = try Page(size: request.pageSize, token: request.pageToken)
+        let page = try Page(request, context: context)
         let all = try revocations.all(by: context.principal).filter { item in
             switch request.source {
             case .crl: item.fromCRL
@@ -110,7 +110,7 @@ struct AdminHandler: Dossier_V1_AdminService {
             default: true
             }
         }
-        let (items, next) = page.slice(all)
+        let (items, next) = try page.slice(all)
         return .with {
             $0.certificates = items.map { item in
                 if let revocation = item.revocation { return Dossier_V1_RevokedCertificate(revocation) }

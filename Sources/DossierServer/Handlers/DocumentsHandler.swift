@@ -130,22 +130,28 @@ struct DocumentsHandler: Dossier_V1_DocumentsService {
     func findDocuments(_ request: Dossier_V1_FindDocumentsRequest, context: CallContext) async throws -> Dossier_V1_FindDocumentsResponse {
         let patient = try PatientID(validating: request.patientID)
         let filter = try DocumentFilter(request)
-        let size = Self.pageSize(request.pageSize)
-        let after = try Self.documentCursor(request.pageToken)
+        let size = Page.size(request.pageSize)
+        let after = try context.pageTokens.position(of: request, context: context).map(PagePosition.decodeUInt64)
         let (page, more) = try await documents.find(
             patient, filter: filter, oldestFirst: request.oldestFirst, after: after, limit: size, by: context.principal)
+        let next = more ? try context.pageTokens.make(PagePosition.encode(page.last?.depositSequence ?? 0), for: request, context: context) : ""
         return .with {
             $0.documents = page.map(Dossier_V1_Document.init)
-            $0.nextPageToken = more ? "a" + (page.last?.id ?? "") : ""
+            $0.nextPageToken = next
         }
     }
 
     func getRecordOverview(_ request: Dossier_V1_GetRecordOverviewRequest, context: CallContext) async throws -> Dossier_V1_GetRecordOverviewResponse {
         let patient = try PatientID(validating: request.patientID)
-        let size = Self.pageSize(request.pageSize)
-        let after = try Self.timelineCursor(request.pageToken)
+        let size = Page.size(request.pageSize)
+        let after = try context.pageTokens.position(of: request, context: context).map(Self.timelineCursor)
         let overview = try await documents.overview(
             patient, includeDeprecated: request.includeDeprecated, after: after, limit: size, by: context.principal)
+        let next = try overview.next.map { last in
+            try context.pageTokens.make(
+                PagePosition.encode(UInt64(bitPattern: Int64((last.submission.createdAt.timeIntervalSince1970 * 1_000_000).rounded())))
+                    + Array(last.id.utf8), for: request, context: context)
+        } ?? ""
         return .with {
             $0.classCounts = overview.classCounts.map { count in
                 .with {
@@ -159,9 +165,7 @@ struct DocumentsHandler: Dossier_V1_DocumentsService {
             if let date = overview.earliestCreatedAt { $0.earliestCreatedAt = Google_Protobuf_Timestamp(date: date) }
             if let date = overview.latestCreatedAt { $0.latestCreatedAt = Google_Protobuf_Timestamp(date: date) }
             $0.timeline = overview.timeline.map(Dossier_V1_Document.init)
-            if let last = overview.next {
-                $0.nextPageToken = "t\(Int64((last.submission.createdAt.timeIntervalSince1970 * 1_000_000).rounded())):\(last.id)"
-            }
+            $0.nextPageToken = next
         }
     }
 
@@ -171,25 +175,11 @@ struct DocumentsHandler: Dossier_V1_DocumentsService {
         data.isEmpty ? nil : [UInt8](data)
     }
 
-    private static func pageSize(_ requested: UInt32) -> Int {
-        requested == 0 ? Page.defaultSize : min(Int(requested), Page.maxSize)
+    /// An overview position: created_at of the last entry (Unix µs, i64) ‖ its document id.
+    private static func timelineCursor(_ position: [UInt8]) throws -> (createdAt: Date, id: String) {
+        guard position.count > 8 else { throw PageTokens.invalid }
+        let micros = Int64(bitPattern: try PagePosition.decodeUInt64(Array(position.prefix(8))))
+        return (Date(timeIntervalSince1970: Double(micros) / 1_000_000), String(decoding: position.dropFirst(8), as: UTF8.self))
     }
 
-    /// FindDocuments tokens: "a" ‖ the last document id of the previous page.
-    private static func documentCursor(_ token: String) throws -> String? {
-        guard !token.isEmpty else { return nil }
-        guard token.hasPrefix("a"), token.count > 1, token.utf8.count <= 65 else { throw invalidToken }
-        return String(token.dropFirst())
-    }
-
-    /// GetRecordOverview tokens: "t" ‖ created_at (Unix µs) ‖ ":" ‖ document id of the last entry.
-    private static func timelineCursor(_ token: String) throws -> (createdAt: Date, id: String)? {
-        guard !token.isEmpty else { return nil }
-        let parts = token.dropFirst().split(separator: ":", maxSplits: 1)
-        guard token.hasPrefix("t"), parts.count == 2, let micros = Int64(parts[0]), !parts[1].isEmpty else { throw invalidToken }
-        return (Date(timeIntervalSince1970: Double(micros) / 1_000_000), String(parts[1]))
-    }
-
-    private static let invalidToken = DossierError(
-        .invalidArgument, "page_token is not a token of this list", reason: "INVALID_PAGE_TOKEN", field: "page_token")
 }

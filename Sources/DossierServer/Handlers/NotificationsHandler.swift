@@ -9,9 +9,9 @@ struct NotificationsHandler: Dossier_V1_NotificationsService {
 
     func listNotifications(_ request: Dossier_V1_ListNotificationsRequest, context: CallContext) async throws -> Dossier_V1_ListNotificationsResponse {
         let patient = try PatientID(validating: request.patientID)
-        let page = try Page(size: request.pageSize, token: request.pageToken)
+        let page = try Page(request, context: context)
         let all = try await notifications.list(patient, by: context.principal)
-        let (items, next) = page.slice(request.unreadOnly ? all.filter { $0.readAt == nil } : all)
+        let (items, next) = try page.slice(request.unreadOnly ? all.filter { $0.readAt == nil } : all)
         return .with {
             $0.notifications = items.map { Dossier_V1_Notification($0, patient: patient) }
             $0.nextPageToken = next
@@ -40,6 +40,7 @@ extension Dossier_V1_Notification {
         case .emergencyAccess: .emergencyAccess
         case .newDocument: .newDocument
         case .grantExpiring: .grantExpiring
+        case .referringPhysicianChanged: .referringPhysicianChanged
         }
         createdAt = Google_Protobuf_Timestamp(date: notification.createdAt)
         if let date = notification.readAt { readAt = Google_Protobuf_Timestamp(date: date) }

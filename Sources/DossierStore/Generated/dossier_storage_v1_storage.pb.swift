@@ -93,47 +93,107 @@ nonisolated struct Dossier_Storage_V1_StoredActor: Sendable {
 }
 
 /// One access-log entry, in the `access_log` column family.
-nonisolated struct Dossier_Storage_V1_StoredLogEntry: Sendable {
+nonisolated struct Dossier_Storage_V1_StoredLogEntry: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  var sequence: UInt64 = 0
+  var sequence: UInt64 {
+    get {_storage._sequence}
+    set {_uniqueStorage()._sequence = newValue}
+  }
 
-  var timeUs: Int64 = 0
+  var timeUs: Int64 {
+    get {_storage._timeUs}
+    set {_uniqueStorage()._timeUs = newValue}
+  }
 
   var actor: Dossier_Storage_V1_StoredActor {
-    get {_actor ?? Dossier_Storage_V1_StoredActor()}
-    set {_actor = newValue}
+    get {_storage._actor ?? Dossier_Storage_V1_StoredActor()}
+    set {_uniqueStorage()._actor = newValue}
   }
   /// Returns true if `actor` has been explicitly set.
-  var hasActor: Bool {self._actor != nil}
+  var hasActor: Bool {_storage._actor != nil}
   /// Clears the value of `actor`. Subsequent reads from it will return its default value.
-  mutating func clearActor() {self._actor = nil}
+  mutating func clearActor() {_uniqueStorage()._actor = nil}
 
-  var basis: String = String()
+  var basis: String {
+    get {_storage._basis}
+    set {_uniqueStorage()._basis = newValue}
+  }
 
-  var operation: String = String()
+  var operation: String {
+    get {_storage._operation}
+    set {_uniqueStorage()._operation = newValue}
+  }
 
-  var documentIds: [String] = []
+  var documentIds: [String] {
+    get {_storage._documentIds}
+    set {_uniqueStorage()._documentIds = newValue}
+  }
 
-  var outcome: String = String()
+  var outcome: String {
+    get {_storage._outcome}
+    set {_uniqueStorage()._outcome = newValue}
+  }
 
-  var reason: String = String()
+  var reason: String {
+    get {_storage._reason}
+    set {_uniqueStorage()._reason = newValue}
+  }
 
-  var emergency: Bool = false
+  var emergency: Bool {
+    get {_storage._emergency}
+    set {_uniqueStorage()._emergency = newValue}
+  }
 
   /// The hash chain (docs/ACCESS-LOG.md): the previous entry's hash (32 zero bytes for the
   /// first) and SHA-256 of this entry's canonical bytes.
-  var prevHash: Data = Data()
+  var prevHash: Data {
+    get {_storage._prevHash}
+    set {_uniqueStorage()._prevHash = newValue}
+  }
 
-  var entryHash: Data = Data()
+  var entryHash: Data {
+    get {_storage._entryHash}
+    set {_uniqueStorage()._entryHash = newValue}
+  }
+
+  /// The emergency access's stated reason (opened, or used by this call).
+  var emergencyReason: String {
+    get {_storage._emergencyReason}
+    set {_uniqueStorage()._emergencyReason = newValue}
+  }
+
+  /// The principal the operation was about (grantee, blocked professional, delegate, referring
+  /// physician), if any.
+  var subjectKind: String {
+    get {_storage._subjectKind}
+    set {_uniqueStorage()._subjectKind = newValue}
+  }
+
+  var subjectID: String {
+    get {_storage._subjectID}
+    set {_uniqueStorage()._subjectID = newValue}
+  }
+
+  /// The access created, used or ended, if any.
+  var grantID: String {
+    get {_storage._grantID}
+    set {_uniqueStorage()._grantID = newValue}
+  }
+
+  /// The caller's request id (ttrpc metadata "request-id").
+  var requestID: String {
+    get {_storage._requestID}
+    set {_uniqueStorage()._requestID = newValue}
+  }
 
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
   init() {}
 
-  fileprivate var _actor: Dossier_Storage_V1_StoredActor? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// One access of a professional or organisation (`grants` family, type byte 'G').
@@ -592,6 +652,13 @@ nonisolated struct Dossier_Storage_V1_StoredDocument: @unchecked Sendable {
     set {_uniqueStorage()._contentID = newValue}
   }
 
+  /// The record's deposit number of this document (1, 2, …): its place in the deposit-order
+  /// index (handle ‖ 0x00 ‖ 'O' ‖ number). Never shown to callers.
+  var depositSequence: UInt64 {
+    get {_storage._depositSequence}
+    set {_uniqueStorage()._depositSequence = newValue}
+  }
+
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
   init() {}
@@ -869,83 +936,174 @@ nonisolated extension Dossier_Storage_V1_StoredActor: SwiftProtobuf.Message, Swi
 
 nonisolated extension Dossier_Storage_V1_StoredLogEntry: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".StoredLogEntry"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{3}time_us\0\u{1}actor\0\u{1}basis\0\u{1}operation\0\u{3}document_ids\0\u{1}outcome\0\u{1}reason\0\u{1}emergency\0\u{3}prev_hash\0\u{3}entry_hash\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{3}time_us\0\u{1}actor\0\u{1}basis\0\u{1}operation\0\u{3}document_ids\0\u{1}outcome\0\u{1}reason\0\u{1}emergency\0\u{3}prev_hash\0\u{3}entry_hash\0\u{3}emergency_reason\0\u{3}subject_kind\0\u{3}subject_id\0\u{3}grant_id\0\u{3}request_id\0")
+
+  fileprivate class _StorageClass {
+    var _sequence: UInt64 = 0
+    var _timeUs: Int64 = 0
+    var _actor: Dossier_Storage_V1_StoredActor? = nil
+    var _basis: String = String()
+    var _operation: String = String()
+    var _documentIds: [String] = []
+    var _outcome: String = String()
+    var _reason: String = String()
+    var _emergency: Bool = false
+    var _prevHash: Data = Data()
+    var _entryHash: Data = Data()
+    var _emergencyReason: String = String()
+    var _subjectKind: String = String()
+    var _subjectID: String = String()
+    var _grantID: String = String()
+    var _requestID: String = String()
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _sequence = source._sequence
+      _timeUs = source._timeUs
+      _actor = source._actor
+      _basis = source._basis
+      _operation = source._operation
+      _documentIds = source._documentIds
+      _outcome = source._outcome
+      _reason = source._reason
+      _emergency = source._emergency
+      _prevHash = source._prevHash
+      _entryHash = source._entryHash
+      _emergencyReason = source._emergencyReason
+      _subjectKind = source._subjectKind
+      _subjectID = source._subjectID
+      _grantID = source._grantID
+      _requestID = source._requestID
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.sequence) }()
-      case 2: try { try decoder.decodeSingularInt64Field(value: &self.timeUs) }()
-      case 3: try { try decoder.decodeSingularMessageField(value: &self._actor) }()
-      case 4: try { try decoder.decodeSingularStringField(value: &self.basis) }()
-      case 5: try { try decoder.decodeSingularStringField(value: &self.operation) }()
-      case 6: try { try decoder.decodeRepeatedStringField(value: &self.documentIds) }()
-      case 7: try { try decoder.decodeSingularStringField(value: &self.outcome) }()
-      case 8: try { try decoder.decodeSingularStringField(value: &self.reason) }()
-      case 9: try { try decoder.decodeSingularBoolField(value: &self.emergency) }()
-      case 10: try { try decoder.decodeSingularBytesField(value: &self.prevHash) }()
-      case 11: try { try decoder.decodeSingularBytesField(value: &self.entryHash) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularUInt64Field(value: &_storage._sequence) }()
+        case 2: try { try decoder.decodeSingularInt64Field(value: &_storage._timeUs) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._actor) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._basis) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._operation) }()
+        case 6: try { try decoder.decodeRepeatedStringField(value: &_storage._documentIds) }()
+        case 7: try { try decoder.decodeSingularStringField(value: &_storage._outcome) }()
+        case 8: try { try decoder.decodeSingularStringField(value: &_storage._reason) }()
+        case 9: try { try decoder.decodeSingularBoolField(value: &_storage._emergency) }()
+        case 10: try { try decoder.decodeSingularBytesField(value: &_storage._prevHash) }()
+        case 11: try { try decoder.decodeSingularBytesField(value: &_storage._entryHash) }()
+        case 12: try { try decoder.decodeSingularStringField(value: &_storage._emergencyReason) }()
+        case 13: try { try decoder.decodeSingularStringField(value: &_storage._subjectKind) }()
+        case 14: try { try decoder.decodeSingularStringField(value: &_storage._subjectID) }()
+        case 15: try { try decoder.decodeSingularStringField(value: &_storage._grantID) }()
+        case 16: try { try decoder.decodeSingularStringField(value: &_storage._requestID) }()
+        default: break
+        }
       }
     }
   }
 
   func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if self.sequence != 0 {
-      try visitor.visitSingularUInt64Field(value: self.sequence, fieldNumber: 1)
-    }
-    if self.timeUs != 0 {
-      try visitor.visitSingularInt64Field(value: self.timeUs, fieldNumber: 2)
-    }
-    try { if let v = self._actor {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
-    } }()
-    if !self.basis.isEmpty {
-      try visitor.visitSingularStringField(value: self.basis, fieldNumber: 4)
-    }
-    if !self.operation.isEmpty {
-      try visitor.visitSingularStringField(value: self.operation, fieldNumber: 5)
-    }
-    if !self.documentIds.isEmpty {
-      try visitor.visitRepeatedStringField(value: self.documentIds, fieldNumber: 6)
-    }
-    if !self.outcome.isEmpty {
-      try visitor.visitSingularStringField(value: self.outcome, fieldNumber: 7)
-    }
-    if !self.reason.isEmpty {
-      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 8)
-    }
-    if self.emergency != false {
-      try visitor.visitSingularBoolField(value: self.emergency, fieldNumber: 9)
-    }
-    if !self.prevHash.isEmpty {
-      try visitor.visitSingularBytesField(value: self.prevHash, fieldNumber: 10)
-    }
-    if !self.entryHash.isEmpty {
-      try visitor.visitSingularBytesField(value: self.entryHash, fieldNumber: 11)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if _storage._sequence != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._sequence, fieldNumber: 1)
+      }
+      if _storage._timeUs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._timeUs, fieldNumber: 2)
+      }
+      try { if let v = _storage._actor {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
+      if !_storage._basis.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._basis, fieldNumber: 4)
+      }
+      if !_storage._operation.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._operation, fieldNumber: 5)
+      }
+      if !_storage._documentIds.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._documentIds, fieldNumber: 6)
+      }
+      if !_storage._outcome.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._outcome, fieldNumber: 7)
+      }
+      if !_storage._reason.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._reason, fieldNumber: 8)
+      }
+      if _storage._emergency != false {
+        try visitor.visitSingularBoolField(value: _storage._emergency, fieldNumber: 9)
+      }
+      if !_storage._prevHash.isEmpty {
+        try visitor.visitSingularBytesField(value: _storage._prevHash, fieldNumber: 10)
+      }
+      if !_storage._entryHash.isEmpty {
+        try visitor.visitSingularBytesField(value: _storage._entryHash, fieldNumber: 11)
+      }
+      if !_storage._emergencyReason.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._emergencyReason, fieldNumber: 12)
+      }
+      if !_storage._subjectKind.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._subjectKind, fieldNumber: 13)
+      }
+      if !_storage._subjectID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._subjectID, fieldNumber: 14)
+      }
+      if !_storage._grantID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._grantID, fieldNumber: 15)
+      }
+      if !_storage._requestID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._requestID, fieldNumber: 16)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   static func ==(lhs: Dossier_Storage_V1_StoredLogEntry, rhs: Dossier_Storage_V1_StoredLogEntry) -> Bool {
-    if lhs.sequence != rhs.sequence {return false}
-    if lhs.timeUs != rhs.timeUs {return false}
-    if lhs._actor != rhs._actor {return false}
-    if lhs.basis != rhs.basis {return false}
-    if lhs.operation != rhs.operation {return false}
-    if lhs.documentIds != rhs.documentIds {return false}
-    if lhs.outcome != rhs.outcome {return false}
-    if lhs.reason != rhs.reason {return false}
-    if lhs.emergency != rhs.emergency {return false}
-    if lhs.prevHash != rhs.prevHash {return false}
-    if lhs.entryHash != rhs.entryHash {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._sequence != rhs_storage._sequence {return false}
+        if _storage._timeUs != rhs_storage._timeUs {return false}
+        if _storage._actor != rhs_storage._actor {return false}
+        if _storage._basis != rhs_storage._basis {return false}
+        if _storage._operation != rhs_storage._operation {return false}
+        if _storage._documentIds != rhs_storage._documentIds {return false}
+        if _storage._outcome != rhs_storage._outcome {return false}
+        if _storage._reason != rhs_storage._reason {return false}
+        if _storage._emergency != rhs_storage._emergency {return false}
+        if _storage._prevHash != rhs_storage._prevHash {return false}
+        if _storage._entryHash != rhs_storage._entryHash {return false}
+        if _storage._emergencyReason != rhs_storage._emergencyReason {return false}
+        if _storage._subjectKind != rhs_storage._subjectKind {return false}
+        if _storage._subjectID != rhs_storage._subjectID {return false}
+        if _storage._grantID != rhs_storage._grantID {return false}
+        if _storage._requestID != rhs_storage._requestID {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1587,7 +1745,7 @@ nonisolated extension Dossier_Storage_V1_StoredSubmission: SwiftProtobuf.Message
 
 nonisolated extension Dossier_Storage_V1_StoredDocument: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".StoredDocument"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}patient_id\0\u{1}submission\0\u{1}author\0\u{1}confidentiality\0\u{3}hidden_from_patient\0\u{3}released_at_us\0\u{1}status\0\u{3}replaces_id\0\u{3}replaced_by_id\0\u{3}deprecation_reason\0\u{3}deprecated_at_us\0\u{3}size_bytes\0\u{1}sha256\0\u{3}deposited_at_us\0\u{3}patient_space\0\u{1}version\0\u{3}content_id\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}patient_id\0\u{1}submission\0\u{1}author\0\u{1}confidentiality\0\u{3}hidden_from_patient\0\u{3}released_at_us\0\u{1}status\0\u{3}replaces_id\0\u{3}replaced_by_id\0\u{3}deprecation_reason\0\u{3}deprecated_at_us\0\u{3}size_bytes\0\u{1}sha256\0\u{3}deposited_at_us\0\u{3}patient_space\0\u{1}version\0\u{3}content_id\0\u{3}deposit_sequence\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -1608,6 +1766,7 @@ nonisolated extension Dossier_Storage_V1_StoredDocument: SwiftProtobuf.Message, 
     var _patientSpace: Bool = false
     var _version: UInt64 = 0
     var _contentID: String = String()
+    var _depositSequence: UInt64 = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1636,6 +1795,7 @@ nonisolated extension Dossier_Storage_V1_StoredDocument: SwiftProtobuf.Message, 
       _patientSpace = source._patientSpace
       _version = source._version
       _contentID = source._contentID
+      _depositSequence = source._depositSequence
     }
   }
 
@@ -1672,6 +1832,7 @@ nonisolated extension Dossier_Storage_V1_StoredDocument: SwiftProtobuf.Message, 
         case 16: try { try decoder.decodeSingularBoolField(value: &_storage._patientSpace) }()
         case 17: try { try decoder.decodeSingularUInt64Field(value: &_storage._version) }()
         case 18: try { try decoder.decodeSingularStringField(value: &_storage._contentID) }()
+        case 19: try { try decoder.decodeSingularUInt64Field(value: &_storage._depositSequence) }()
         default: break
         }
       }
@@ -1738,6 +1899,9 @@ nonisolated extension Dossier_Storage_V1_StoredDocument: SwiftProtobuf.Message, 
       if !_storage._contentID.isEmpty {
         try visitor.visitSingularStringField(value: _storage._contentID, fieldNumber: 18)
       }
+      if _storage._depositSequence != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._depositSequence, fieldNumber: 19)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1765,6 +1929,7 @@ nonisolated extension Dossier_Storage_V1_StoredDocument: SwiftProtobuf.Message, 
         if _storage._patientSpace != rhs_storage._patientSpace {return false}
         if _storage._version != rhs_storage._version {return false}
         if _storage._contentID != rhs_storage._contentID {return false}
+        if _storage._depositSequence != rhs_storage._depositSequence {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -643,23 +643,25 @@ const ProtobufCMessageDescriptor dossier__v1__mark_notifications_read_response__
   (ProtobufCMessageInit) dossier__v1__mark_notifications_read_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCEnumValue dossier__v1__notification_kind__enum_values_by_number[5] =
+static const ProtobufCEnumValue dossier__v1__notification_kind__enum_values_by_number[6] =
 {
   { "NOTIFICATION_KIND_UNSPECIFIED", "DOSSIER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_UNSPECIFIED", 0 },
   { "NOTIFICATION_KIND_FIRST_ACCESS", "DOSSIER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_FIRST_ACCESS", 1 },
   { "NOTIFICATION_KIND_EMERGENCY_ACCESS", "DOSSIER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_EMERGENCY_ACCESS", 2 },
   { "NOTIFICATION_KIND_NEW_DOCUMENT", "DOSSIER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_NEW_DOCUMENT", 3 },
   { "NOTIFICATION_KIND_GRANT_EXPIRING", "DOSSIER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_GRANT_EXPIRING", 4 },
+  { "NOTIFICATION_KIND_REFERRING_PHYSICIAN_CHANGED", "DOSSIER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_REFERRING_PHYSICIAN_CHANGED", 5 },
 };
 static const ProtobufCIntRange dossier__v1__notification_kind__value_ranges[] = {
-{0, 0},{0, 5}
+{0, 0},{0, 6}
 };
-static const ProtobufCEnumValueIndex dossier__v1__notification_kind__enum_values_by_name[5] =
+static const ProtobufCEnumValueIndex dossier__v1__notification_kind__enum_values_by_name[6] =
 {
   { "NOTIFICATION_KIND_EMERGENCY_ACCESS", 2 },
   { "NOTIFICATION_KIND_FIRST_ACCESS", 1 },
   { "NOTIFICATION_KIND_GRANT_EXPIRING", 4 },
   { "NOTIFICATION_KIND_NEW_DOCUMENT", 3 },
+  { "NOTIFICATION_KIND_REFERRING_PHYSICIAN_CHANGED", 5 },
   { "NOTIFICATION_KIND_UNSPECIFIED", 0 },
 };
 const ProtobufCEnumDescriptor dossier__v1__notification_kind__descriptor =
@@ -669,9 +671,9 @@ const ProtobufCEnumDescriptor dossier__v1__notification_kind__descriptor =
   "NotificationKind",
   "Dossier__V1__NotificationKind",
   "dossier.v1",
-  5,
+  6,
   dossier__v1__notification_kind__enum_values_by_number,
-  5,
+  6,
   dossier__v1__notification_kind__enum_values_by_name,
   1,
   dossier__v1__notification_kind__value_ranges,

@@ -45,7 +45,13 @@ typedef enum _Dossier__V1__NotificationKind {
   /*
    * A grant expires soon (`expires_at`), e.g. within the configured warning period.
    */
-  DOSSIER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_GRANT_EXPIRING = 4
+  DOSSIER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_GRANT_EXPIRING = 4,
+  /*
+   * Someone other than the patient or delegate (an operator, on the patient's request) set or
+   * removed the record's referring physician (`actor`; the new one in the access log entry's
+   * `subject`), who has extended read-write access.
+   */
+  DOSSIER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_REFERRING_PHYSICIAN_CHANGED = 5
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(DOSSIER__V1__NOTIFICATION_KIND)
 } Dossier__V1__NotificationKind;
 
