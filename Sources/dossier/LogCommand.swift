@@ -17,7 +17,11 @@ extension LogCommand {
         @Option(help: "Only entries by this actor id.") var actor: String?
         @Flag(help: "Only denied attempts.") var denied = false
         @Flag(help: "Only emergency accesses.") var emergency = false
-        @Option(help: "At most this many entries (newest first).") var limit = 50
+        @Option(help: "At most this many entries (newest first), 1 or more.") var limit = 50
+
+        func validate() throws {
+            guard limit >= 1 else { throw ValidationError("--limit must be 1 or more") }
+        }
 
         func run() async throws {
             let entries = try await connection.withClient { client in
@@ -40,13 +44,8 @@ extension LogCommand {
             if connection.json {
                 return try Output.json(Dossier_V1_ListAccessLogResponse.with { $0.entries = entries })
             }
-            let formatter = ISO8601DateFormatter()
-            for entry in entries {
-                let who = [entry.actor.displayName, entry.actor.id, entry.actor.profession].filter { !$0.isEmpty }.joined(separator: " · ")
-                let flag = entry.emergency ? " EMERGENCY" : ""
-                let reason = entry.reason.isEmpty ? "" : " (\(entry.reason))"
-                print("\(entry.sequence)\t\(formatter.string(from: entry.time.date))\t\(entry.operation)\t\(entry.outcome)\(reason)\(flag)\t\(who)")
-            }
+            Output.columns(
+                ["#", "TIME", "WHO", "WHAT", "DOCUMENTS", "OUTCOME", "REASON"], entries.map(LogTable.row))
         }
     }
 }
@@ -106,5 +105,35 @@ extension LogCommand {
             ("signed at", Output.timestamp(checkpoint.signedAt, isSet: checkpoint.hasSignedAt)),
             ("key", checkpoint.keyID),
         ])
+    }
+}
+
+/// One access-log entry as a table row: time, who (name, id, profession, organisation), what
+/// (the operation in words, and whom it concerned), documents, outcome, reason (with the
+/// emergency flag and the professional's stated reason).
+enum LogTable {
+    static func row(_ entry: Dossier_V1_AccessLogEntry) -> [String] {
+        let time = ISO8601DateFormatter().string(from: entry.time.date)
+        let who = [entry.actor.displayName, entry.actor.id, entry.actor.profession, entry.actor.organisation]
+            .filter { !$0.isEmpty }.joined(separator: " · ")
+        var what = words(entry.operation)
+        if entry.hasSubject, !entry.subject.id.isEmpty { what += " → " + entry.subject.id }
+        let documents = entry.documentIds.joined(separator: ", ")
+        let outcome = entry.outcome == .success ? "ok" : entry.outcome == .denied ? "DENIED" : "failed"
+        var reason = entry.reason
+        if entry.emergency {
+            reason = (["EMERGENCY"] + [entry.emergencyReason, reason].filter { !$0.isEmpty }).joined(separator: ": ")
+        }
+        return ["\(entry.sequence)", time, who, what, documents, outcome, reason]
+    }
+
+    /// ACCESS_OPERATION_GET_DOCUMENT → "get document".
+    static func words(_ operation: Dossier_V1_AccessOperation) -> String {
+        var text = ""
+        for character in "\(operation)" {
+            if character.isUppercase, !text.isEmpty { text += " " }
+            text += character.lowercased()
+        }
+        return text
     }
 }

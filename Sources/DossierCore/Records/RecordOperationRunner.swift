@@ -6,6 +6,12 @@ import Foundation
 struct RecordOperationRunner: Sendable {
     let repository: any RecordRepository
 
+    /// A refusal is answered no sooner than this after the call began, whatever it took to
+    /// decide: a refusal on an existing record (read, decide, log) and on a missing one (nothing
+    /// to read or log) are then indistinguishable in time (docs/THREAT-MODEL.md). Only refused
+    /// calls wait.
+    static let refusalFloor: Duration = .milliseconds(5)
+
     func perform<T: Sendable>(
         _ operation: LoggedOperation, on patient: PatientID, by caller: Principal, at now: Date,
         authorize: @escaping @Sendable (RecordRelation, RecordState?) -> AccessDecision,
@@ -24,7 +30,8 @@ struct RecordOperationRunner: Sendable {
         body: @escaping @Sendable (inout RecordTransaction, AccessBasis) throws -> T
     ) async throws -> T {
         let requestID = CallInfo.requestID
-        let result: Result<T, DossierError> = try await repository.transact(patient) { tx in
+        let started = ContinuousClock.now
+        let (result, refused): (Result<T, DossierError>, Bool) = try await repository.transact(patient) { tx in
             let relation = RecordRelation.of(caller, to: patient, record: tx.current, settings: tx.settings, at: now)
             let patientSide = relation == .patient || relation == .delegate
             func entry(_ basis: AccessBasis, _ documents: [String], _ outcome: AccessOutcome, _ reason: String, _ details: LogDetails)
@@ -43,7 +50,7 @@ struct RecordOperationRunner: Sendable {
                 tx.log(entry(.none, [], .denied, reason, .init()), byPatientSide: patientSide)
                 // The log keeps the precise reason; the caller gets PERMISSION_DENIED and nothing
                 // more (PROTOCOL.md 10.2), the same whether or not the record exists.
-                return .failure(.permissionDenied())
+                return (.failure(.permissionDenied()), true)
             }
             // An emergency access is flagged whenever the operation needed it: when the caller's
             // other paths alone would not allow it (or, for documents, not show what it returned).
@@ -72,7 +79,7 @@ struct RecordOperationRunner: Sendable {
                 usedPath(&tx)
                 Self.noticeFirstAccess(by: caller, basis: basis, in: &tx)
                 tx.log(entry(basis, tx.loggedDocumentIDs, .success, "", tx.logDetails), byPatientSide: patientSide)
-                return .success(value)
+                return (.success(value), false)
             } catch let denied as DeniedAttempt {
                 let details = tx.logDetails
                 let needed = tx.neededEmergency
@@ -81,7 +88,7 @@ struct RecordOperationRunner: Sendable {
                 tx.logDetails = details
                 usedPath(&tx)
                 tx.log(entry(basis, denied.documentIDs, .denied, denied.logReason, tx.logDetails), byPatientSide: patientSide)
-                return .failure(denied.answer)
+                return (.failure(denied.answer), true)
             } catch let error as DossierError {
                 let documentIDs = tx.loggedDocumentIDs
                 let details = tx.logDetails
@@ -92,8 +99,11 @@ struct RecordOperationRunner: Sendable {
                 // patient, a block, a wrong presence code) is a denial, not a failure.
                 let outcome: AccessOutcome = error.code == .permissionDenied ? .denied : .failed
                 tx.log(entry(basis, documentIDs, outcome, error.reason ?? "failed", tx.logDetails), byPatientSide: patientSide)
-                return .failure(error)
+                return (.failure(error), outcome == .denied)
             }
+        }
+        if refused {
+            try? await Task.sleep(until: started + Self.refusalFloor, clock: .continuous)
         }
         return try result.get()
     }

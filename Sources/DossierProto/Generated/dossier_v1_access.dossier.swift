@@ -67,17 +67,21 @@ public enum Dossier_V1_Access {
         /// it. Errors: FAILED_PRECONDITION "PRINCIPAL_BLOCKED" for a blocked professional.
         public static let setReferringPhysician = RPCMethodName(service: "dossier.v1.Access", method: "SetReferringPhysician")
         /// Issues a short single-use code the patient hands to a professional in a consultation; the
-        /// professional redeems it within a few minutes (`code_expires_at`) for a time-limited access
-        /// (24 h by default). Issuing a new code invalidates any unredeemed one for this record.
+        /// professional redeems it within an hour (`code_expires_at`) for a time-limited access
+        /// (24 h by default). Issuing a new code invalidates any unredeemed one for this record;
+        /// closing the record invalidates it too, and ends accesses redeemed from codes.
         /// Caller: patient or delegate. FAILED_PRECONDITION "RECORD_NOT_ACTIVE" unless the record is
         /// ACTIVE.
         public static let issuePresenceCode = RPCMethodName(service: "dossier.v1.Access", method: "IssuePresenceCode")
         /// Redeems a presence code: creates an access with basis PRESENCE_CODE for the caller.
         /// Caller: a professional. Every failure — unknown record, wrong, used or expired code, record
         /// not ACTIVE, caller blocked — is the same PERMISSION_DENIED "PRESENCE_CODE_INVALID", so codes
-        /// and records cannot be probed. Attempts are logged in the record's log when it exists and
-        /// rate-limited per caller and per record: RESOURCE_EXHAUSTED "RATE_LIMITED" (retry later;
-        /// the answer carries no information about the code).
+        /// and records cannot be probed; the record's log (when it exists) has the precise reason
+        /// (DENIED: PRESENCE_CODE_WRONG, PRESENCE_CODE_USED, PRESENCE_CODE_EXPIRED, RECORD_NOT_ACTIVE,
+        /// PROFESSIONAL_BLOCKED). Failures are limited per professional (5 per 15 minutes) and per
+        /// record (20 per 15 minutes, all professionals together): past either, RESOURCE_EXHAUSTED
+        /// "PRESENCE_CODE_RATE_LIMITED" (retry later; the answer carries no information about the
+        /// code), logged DENIED.
         public static let redeemPresenceCode = RPCMethodName(service: "dossier.v1.Access", method: "RedeemPresenceCode")
         /// Names a delegate: a person (authenticating with a patient-kind certificate) who acts on this
         /// record with the patient's rights, logged as the delegate. Caller: the patient only.
@@ -152,17 +156,21 @@ public protocol Dossier_V1_AccessService<Context>: Sendable {
     /// it. Errors: FAILED_PRECONDITION "PRINCIPAL_BLOCKED" for a blocked professional.
     func setReferringPhysician(_ request: Dossier_V1_SetReferringPhysicianRequest, context: Context) async throws -> Dossier_V1_SetReferringPhysicianResponse
     /// Issues a short single-use code the patient hands to a professional in a consultation; the
-    /// professional redeems it within a few minutes (`code_expires_at`) for a time-limited access
-    /// (24 h by default). Issuing a new code invalidates any unredeemed one for this record.
+    /// professional redeems it within an hour (`code_expires_at`) for a time-limited access
+    /// (24 h by default). Issuing a new code invalidates any unredeemed one for this record;
+    /// closing the record invalidates it too, and ends accesses redeemed from codes.
     /// Caller: patient or delegate. FAILED_PRECONDITION "RECORD_NOT_ACTIVE" unless the record is
     /// ACTIVE.
     func issuePresenceCode(_ request: Dossier_V1_IssuePresenceCodeRequest, context: Context) async throws -> Dossier_V1_IssuePresenceCodeResponse
     /// Redeems a presence code: creates an access with basis PRESENCE_CODE for the caller.
     /// Caller: a professional. Every failure — unknown record, wrong, used or expired code, record
     /// not ACTIVE, caller blocked — is the same PERMISSION_DENIED "PRESENCE_CODE_INVALID", so codes
-    /// and records cannot be probed. Attempts are logged in the record's log when it exists and
-    /// rate-limited per caller and per record: RESOURCE_EXHAUSTED "RATE_LIMITED" (retry later;
-    /// the answer carries no information about the code).
+    /// and records cannot be probed; the record's log (when it exists) has the precise reason
+    /// (DENIED: PRESENCE_CODE_WRONG, PRESENCE_CODE_USED, PRESENCE_CODE_EXPIRED, RECORD_NOT_ACTIVE,
+    /// PROFESSIONAL_BLOCKED). Failures are limited per professional (5 per 15 minutes) and per
+    /// record (20 per 15 minutes, all professionals together): past either, RESOURCE_EXHAUSTED
+    /// "PRESENCE_CODE_RATE_LIMITED" (retry later; the answer carries no information about the
+    /// code), logged DENIED.
     func redeemPresenceCode(_ request: Dossier_V1_RedeemPresenceCodeRequest, context: Context) async throws -> Dossier_V1_RedeemPresenceCodeResponse
     /// Names a delegate: a person (authenticating with a patient-kind certificate) who acts on this
     /// record with the patient's rights, logged as the delegate. Caller: the patient only.
@@ -374,8 +382,9 @@ public struct Dossier_V1_AccessClient<Transport: RPCUnaryTransport>: Sendable {
     }
 
     /// Issues a short single-use code the patient hands to a professional in a consultation; the
-    /// professional redeems it within a few minutes (`code_expires_at`) for a time-limited access
-    /// (24 h by default). Issuing a new code invalidates any unredeemed one for this record.
+    /// professional redeems it within an hour (`code_expires_at`) for a time-limited access
+    /// (24 h by default). Issuing a new code invalidates any unredeemed one for this record;
+    /// closing the record invalidates it too, and ends accesses redeemed from codes.
     /// Caller: patient or delegate. FAILED_PRECONDITION "RECORD_NOT_ACTIVE" unless the record is
     /// ACTIVE.
     public func issuePresenceCode(_ request: Dossier_V1_IssuePresenceCodeRequest, options: RPCCallOptions = RPCCallOptions()) async throws -> Dossier_V1_IssuePresenceCodeResponse {
@@ -386,9 +395,12 @@ public struct Dossier_V1_AccessClient<Transport: RPCUnaryTransport>: Sendable {
     /// Redeems a presence code: creates an access with basis PRESENCE_CODE for the caller.
     /// Caller: a professional. Every failure — unknown record, wrong, used or expired code, record
     /// not ACTIVE, caller blocked — is the same PERMISSION_DENIED "PRESENCE_CODE_INVALID", so codes
-    /// and records cannot be probed. Attempts are logged in the record's log when it exists and
-    /// rate-limited per caller and per record: RESOURCE_EXHAUSTED "RATE_LIMITED" (retry later;
-    /// the answer carries no information about the code).
+    /// and records cannot be probed; the record's log (when it exists) has the precise reason
+    /// (DENIED: PRESENCE_CODE_WRONG, PRESENCE_CODE_USED, PRESENCE_CODE_EXPIRED, RECORD_NOT_ACTIVE,
+    /// PROFESSIONAL_BLOCKED). Failures are limited per professional (5 per 15 minutes) and per
+    /// record (20 per 15 minutes, all professionals together): past either, RESOURCE_EXHAUSTED
+    /// "PRESENCE_CODE_RATE_LIMITED" (retry later; the answer carries no information about the
+    /// code), logged DENIED.
     public func redeemPresenceCode(_ request: Dossier_V1_RedeemPresenceCodeRequest, options: RPCCallOptions = RPCCallOptions()) async throws -> Dossier_V1_RedeemPresenceCodeResponse {
         let response = try await transport.unary(Dossier_V1_Access.Method.redeemPresenceCode, payload: try request.serializedBytes(), options: options)
         return try Dossier_V1_RedeemPresenceCodeResponse(serializedBytes: response)

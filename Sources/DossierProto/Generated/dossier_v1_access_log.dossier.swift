@@ -23,10 +23,13 @@ public enum Dossier_V1_AccessLog {
 
     public enum Method {
         /// Lists the record's log entries with filters, newest first unless `oldest_first`.
-        /// Caller: patient or delegate. Entries that concern a document currently hidden from the
-        /// patient are listed without that document's id (it reappears once the document is
-        /// released); such an entry's `entry_hash` then cannot be recomputed by the client, but
-        /// VerifyAccessLog, which works on the stored entries, covers it.
+        /// Caller: patient or delegate. What others did with a document hidden from the patient
+        /// (its deposit, reads, searches that found it, refusals) is withheld and not in the log until
+        /// the document is released; at the release those entries join the log (with their own times,
+        /// before the release entry) and are chained like every other: every listed entry's
+        /// `entry_hash` can be recomputed by the client (docs/ACCESS-LOG.md). The patient's and the
+        /// delegate's own attempts on a hidden document are logged exactly like attempts on a missing
+        /// one.
         public static let listAccessLog = RPCMethodName(service: "dossier.v1.AccessLog", method: "ListAccessLog")
         /// Verifies the record's whole chain on the stored entries: sequence numbers dense from 1,
         /// each `prev_hash` equal to the previous `entry_hash`, each `entry_hash` recomputed, the
@@ -53,10 +56,13 @@ public enum Dossier_V1_AccessLog {
 public protocol Dossier_V1_AccessLogService<Context>: Sendable {
     associatedtype Context: Sendable
     /// Lists the record's log entries with filters, newest first unless `oldest_first`.
-    /// Caller: patient or delegate. Entries that concern a document currently hidden from the
-    /// patient are listed without that document's id (it reappears once the document is
-    /// released); such an entry's `entry_hash` then cannot be recomputed by the client, but
-    /// VerifyAccessLog, which works on the stored entries, covers it.
+    /// Caller: patient or delegate. What others did with a document hidden from the patient
+    /// (its deposit, reads, searches that found it, refusals) is withheld and not in the log until
+    /// the document is released; at the release those entries join the log (with their own times,
+    /// before the release entry) and are chained like every other: every listed entry's
+    /// `entry_hash` can be recomputed by the client (docs/ACCESS-LOG.md). The patient's and the
+    /// delegate's own attempts on a hidden document are logged exactly like attempts on a missing
+    /// one.
     func listAccessLog(_ request: Dossier_V1_ListAccessLogRequest, context: Context) async throws -> Dossier_V1_ListAccessLogResponse
     /// Verifies the record's whole chain on the stored entries: sequence numbers dense from 1,
     /// each `prev_hash` equal to the previous `entry_hash`, each `entry_hash` recomputed, the
@@ -114,10 +120,13 @@ public struct Dossier_V1_AccessLogClient<Transport: RPCUnaryTransport>: Sendable
     public init(_ transport: Transport) { self.transport = transport }
 
     /// Lists the record's log entries with filters, newest first unless `oldest_first`.
-    /// Caller: patient or delegate. Entries that concern a document currently hidden from the
-    /// patient are listed without that document's id (it reappears once the document is
-    /// released); such an entry's `entry_hash` then cannot be recomputed by the client, but
-    /// VerifyAccessLog, which works on the stored entries, covers it.
+    /// Caller: patient or delegate. What others did with a document hidden from the patient
+    /// (its deposit, reads, searches that found it, refusals) is withheld and not in the log until
+    /// the document is released; at the release those entries join the log (with their own times,
+    /// before the release entry) and are chained like every other: every listed entry's
+    /// `entry_hash` can be recomputed by the client (docs/ACCESS-LOG.md). The patient's and the
+    /// delegate's own attempts on a hidden document are logged exactly like attempts on a missing
+    /// one.
     public func listAccessLog(_ request: Dossier_V1_ListAccessLogRequest, options: RPCCallOptions = RPCCallOptions()) async throws -> Dossier_V1_ListAccessLogResponse {
         let response = try await transport.unary(Dossier_V1_AccessLog.Method.listAccessLog, payload: try request.serializedBytes(), options: options)
         return try Dossier_V1_ListAccessLogResponse(serializedBytes: response)

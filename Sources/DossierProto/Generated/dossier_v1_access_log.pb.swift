@@ -452,13 +452,14 @@ public nonisolated struct Dossier_V1_AccessLogEntry: @unchecked Sendable {
     set {_uniqueStorage()._reason = newValue}
   }
 
-  /// The operation was an emergency access or was done through one (basis EMERGENCY).
+  /// The operation was an emergency access, or needed one: the caller's other accesses alone
+  /// would not have allowed it, or not shown a document it returned (basis EMERGENCY then).
   public var emergency: Bool {
     get {_storage._emergency}
     set {_uniqueStorage()._emergency = newValue}
   }
 
-  /// OPEN_EMERGENCY_ACCESS: the professional's stated reason.
+  /// The professional's stated reason for the emergency access opened or used.
   public var emergencyReason: String {
     get {_storage._emergencyReason}
     set {_uniqueStorage()._emergencyReason = newValue}

@@ -16,7 +16,12 @@
 /// - times are google.protobuf.Timestamp (UTC), lengths of time google.protobuf.Duration;
 /// - lists are paged: `page_size` (0 = server default, capped by the server) and an opaque
 ///   `page_token`; the response's `next_page_token` is empty on the last page. A token is only
-///   valid for the same caller, method and filters;
+///   valid for the same caller, method, record and filters (`page_size` may change between
+///   pages): it is sealed by the server and bound to them, and anything else — another caller's
+///   token, another record's or method's, other filters, a changed or forged token — is
+///   INVALID_ARGUMENT "INVALID_PAGE_TOKEN" with no data;
+/// - ids the server assigns (documents, uploads, grants) are random (at least 96 bits): they tell
+///   nothing of other items, their number or their order;
 /// - `patient_id` is the insured person's identifier and the key of their record:
 ///   1 to 64 characters of [A-Za-z0-9._-], starting with a letter or digit.
 

@@ -519,7 +519,8 @@ public nonisolated struct Dossier_V1_Document: @unchecked Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// Server-assigned, opaque, at most 64 characters.
+  /// Server-assigned, opaque, at most 64 characters: "d-" and 32 random hex digits (earlier
+  /// servers assigned other shapes, which stay valid).
   public var documentID: String {
     get {_storage._documentID}
     set {_uniqueStorage()._documentID = newValue}

@@ -195,11 +195,12 @@ struct  Dossier__V1__AccessLogEntry
    */
   char *reason;
   /*
-   * The operation was an emergency access or was done through one (basis EMERGENCY).
+   * The operation was an emergency access, or needed one: the caller's other accesses alone
+   * would not have allowed it, or not shown a document it returned (basis EMERGENCY then).
    */
   protobuf_c_boolean emergency;
   /*
-   * OPEN_EMERGENCY_ACCESS: the professional's stated reason.
+   * The professional's stated reason for the emergency access opened or used.
    */
   char *emergency_reason;
   /*

@@ -296,7 +296,8 @@ struct  Dossier__V1__Document
 {
   ProtobufCMessage base;
   /*
-   * Server-assigned, opaque, at most 64 characters.
+   * Server-assigned, opaque, at most 64 characters: "d-" and 32 random hex digits (earlier
+   * servers assigned other shapes, which stay valid).
    */
   char *document_id;
   char *patient_id;
