@@ -5,7 +5,7 @@ DATA       ?= ./data
 PORT       ?= 7443
 BIN        := .build/debug
 
-.PHONY: all deps build release certs run test test-interop crash-test fuzz bench check-runtime-deps check-generated generate clean
+.PHONY: all deps build release certs run test test-interop crash-test fuzz bench check-runtime-deps image image-test check-generated generate clean
 
 all: build
 
@@ -55,6 +55,19 @@ test: deps check-generated certs
 ## The release binaries need only what the container's runtime stage installs (CI runs it).
 check-runtime-deps: release
 	bash scripts/check-runtime-deps.sh
+
+## The container image (Docker/Dockerfile) with docker, or podman (installed when neither works);
+## where no registry answers, the base images are made locally (scripts/base-images.sh).
+IMAGE ?= dossier:dev
+image:
+	bash scripts/image-build.sh $(IMAGE)
+
+## The image's runtime stage from release binaries already built (IMAGE_BIN, default .build/release:
+## make release), run hardened as docs/OPERATIONS.md section 12 says and checked from outside:
+## health, the README scenario, metrics, graceful stop, restart, key refusals, compose (CI runs it).
+IMAGE_BIN ?= .build/release
+image-test: certs
+	bash scripts/image-test.sh $(IMAGE_BIN)
 
 ## Every BENCHMARKS.md figure with its limits in one run (SCALE=100000 adds the scale figures).
 bench: release
