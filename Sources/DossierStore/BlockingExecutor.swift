@@ -9,7 +9,10 @@ import Foundation
 final class BlockingExecutor: @unchecked Sendable {
     // @unchecked: `jobs`, `head` and `isShutDown` are only touched with `condition` locked.
     private let condition = NSCondition()
-    private var jobs: [() -> Void] = []
+    /// Queued jobs from `head` on; a taken job's slot is emptied at once, so that what it
+    /// captured (a request's payload, an upload chunk) is released as soon as it has run, even
+    /// when the queue never drains.
+    private var jobs: [(() -> Void)?] = []
     private var head = 0
     private var isShutDown = false
     private let finished = DispatchGroup()
@@ -66,14 +69,17 @@ final class BlockingExecutor: @unchecked Sendable {
                 condition.unlock()
                 return
             }
-            let job = jobs[head]
+            let job = jobs[head].take()
             head += 1
             if head == jobs.count {
                 jobs.removeAll(keepingCapacity: true)
                 head = 0
+            } else if head >= 1_024, head * 2 >= jobs.count {
+                jobs.removeFirst(head)  // the emptied slots, so the array does not grow forever
+                head = 0
             }
             condition.unlock()
-            job()
+            job?()
         }
     }
 }
