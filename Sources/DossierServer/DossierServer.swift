@@ -80,11 +80,9 @@ public final class DossierServer: Service {
         self.backups = backups
         let records = RecordService(repository: store, policy: configuration.policy, clock: clock)
         let access = AccessService(repository: store, clock: clock)
-        let matrix = configuration.accessMatrix.matrix
-        var emergencyPolicy = configuration.emergency
-        emergencyPolicy.allowedProfessions = Set(matrix.rows.filter(\.mayUseEmergencyAccess).map(\.profession))
+        let matrix = AccessMatrixInForce(configuration.accessMatrix)
         let documents = DocumentService(
-            repository: store, policy: configuration.documents, matrix: { matrix }, makeHasher: SHA256ContentHasher.factory,
+            repository: store, policy: configuration.documents, matrix: { matrix.current.matrix }, makeHasher: SHA256ContentHasher.factory,
             clock: clock)
         let methods =
             RecordsHandler(records: records).serverMethods
@@ -92,13 +90,16 @@ public final class DossierServer: Service {
                 access: access,
                 presence: PresenceCodeService(
                     repository: store, policy: configuration.presenceCodes, clock: clock, digest: PresenceCodeDigest.sha256),
-                emergency: EmergencyAccessService(repository: store, policy: emergencyPolicy, clock: clock)
+                emergency: EmergencyAccessService(
+                    repository: store, policy: configuration.emergency, clock: clock,
+                    allowedProfessions: { matrix.emergencyProfessions })
             ).serverMethods
             + DocumentsHandler(documents: documents).serverMethods
             + AdminHandler(
-                accessMatrix: configuration.accessMatrix, purge: purge,
+                accessMatrix: matrix, purge: purge,
                 backups: backups, revocations: revocations,
-                store: store, configuration: configuration, logSigningKeyID: signer.currentKeyID, startedAt: clock()
+                store: store, configuration: configuration, logSigningKeyID: signer.currentKeyID, startedAt: clock(),
+                logger: logger
             ).serverMethods
             + StatisticsHandler(statistics: StatisticsService(repository: store, clock: clock)).serverMethods
             + AccessLogHandler(log: AccessLogService(repository: store, signer: signer, hash: LogSigningKeys.sha256, clock: clock)).serverMethods

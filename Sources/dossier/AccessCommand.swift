@@ -8,7 +8,8 @@ struct AccessCommand: AsyncParsableCommand {
         commandName: "access",
         abstract: "Who may access a record: grants, blocks, delegates, referring physician, emergency preference.",
         subcommands: [Grant.self, Revoke.self, List.self, Block.self, Unblock.self, Delegate.self, Undelegate.self,
-                      Referring.self, EmergencyPreference.self, Mine.self, Code.self, Redeem.self, Emergency.self])
+                      Referring.self, EmergencyPreference.self, Mine.self, Code.self, Redeem.self, Emergency.self,
+                      Blocks.self, Delegates.self, MyDelegations.self])
 
     struct Emergency: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Open emergency (break-glass) access with a mandatory reason (professional).")

@@ -4,8 +4,12 @@ import Foundation
 
 struct AdminCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "admin", abstract: "Operators: backups, purge, the access matrix, certificate revocation.",
-        subcommands: [Backup.self, Backups.self, Purge.self, Matrix.self, Revoke.self])
+        commandName: "admin",
+        abstract: "Operators: server info, backups, purge, master-key rotation, the access matrix, certificate revocation.",
+        subcommands: [
+            Info.self, Backup.self, Backups.self, Purge.self, RotateKey.self, Matrix.self, MatrixReload.self, Revoke.self,
+            Revoked.self, CRL.self,
+        ])
 
     struct Backup: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -40,6 +44,11 @@ struct AdminCommand: AsyncParsableCommand {
             abstract: "Purge now the closed records past their retention and those whose patient asked for deletion (irreversible).")
         @OptionGroup var connection: ConnectionOptions
         @Flag(help: "Only count what is due.") var dryRun = false
+        @Flag(help: "Confirm: purged records cannot be recovered, backups included.") var yes = false
+
+        func validate() throws {
+            guard dryRun || yes else { throw ValidationError("purging is irreversible: add --yes (or --dry-run to count)") }
+        }
 
         func run() async throws {
             let response = try await connection.withClient { client in

@@ -9,7 +9,7 @@ struct DocCommand: AsyncParsableCommand {
         commandName: "doc", abstract: "Documents: deposit, find, get, download, replace, deprecate, mask, hide, overview.",
         subcommands: [
             Deposit.self, Find.self, Get.self, Download.self, Replace.self, Deprecate.self, Mask.self, Unmask.self,
-            Hide.self, Release.self, Overview.self,
+            Hide.self, Release.self, Overview.self, Upload.self,
         ])
 
     /// The metadata options of a new document.

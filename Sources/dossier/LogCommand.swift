@@ -5,7 +5,7 @@ import Foundation
 struct LogCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "log", abstract: "The record's access log: list it, keep a signed checkpoint, verify it.",
-        subcommands: [List.self, Checkpoint.self, Verify.self], defaultSubcommand: List.self)
+        subcommands: [List.self, Checkpoint.self, Verify.self, Keys.self], defaultSubcommand: List.self)
 }
 
 extension LogCommand {

@@ -46,8 +46,30 @@ import Testing
         #expect(matrix.rows[1].documentClasses == [.report] && matrix.rows[0].mayUseEmergencyAccess)
         let denied = await Docs.status { _ = try await gp.admin.getAccessMatrix(.init()) }
         #expect(denied?.code == .permissionDenied)
-        let notYet = await Docs.status { _ = try await helpdesk.admin.reloadAccessMatrix(.init()) }
-        #expect(notYet?.code == .unimplemented && notYet?.reason == "NOT_IMPLEMENTED")
+
+        // Reload: an invalid file is refused and the matrix in force stays; a valid one replaces
+        // it at once, and GetServerInfo shows its fingerprint.
+        let before = try await helpdesk.admin.getServerInfo(.init()).accessMatrixSha256
+        try Data(#"{"rows": [{"kind": "professional", "profession": "pharmacist", "document_classes": ["no_such_class"]}]}"#.utf8)
+            .write(to: URL(fileURLWithPath: path))
+        let invalid = await Docs.status { _ = try await helpdesk.admin.reloadAccessMatrix(.init()) }
+        #expect(invalid?.code == .failedPrecondition && invalid?.reason == "ACCESS_MATRIX_INVALID")
+        #expect(try await Docs.find(pharmacist) == [report.documentID])
+        try Data("""
+            {"rows": [
+              {"kind": "professional", "profession": "gp", "document_classes": ["report", "lab_result"], "may_use_emergency_access": true},
+              {"kind": "professional", "profession": "pharmacist", "document_classes": ["lab_result"]},
+              {"kind": "professional", "profession": "nurse", "document_classes": ["report"]}
+            ]}
+            """.utf8).write(to: URL(fileURLWithPath: path))
+        let reloaded = try await helpdesk.admin.reloadAccessMatrix(.init()).matrix
+        #expect(reloaded.rows.count == 3 && reloaded.sha256 != before)
+        #expect(try await helpdesk.admin.getServerInfo(.init()).accessMatrixSha256 == reloaded.sha256)
+        let pharmacistSees = try await Docs.find(pharmacist)
+        #expect(pharmacistSees.count == 1 && !pharmacistSees.contains(report.documentID))
+        #expect(try await Docs.find(nurse) == [report.documentID])
+        let notOperator = await Docs.status { _ = try await gp.admin.reloadAccessMatrix(.init()) }
+        #expect(notOperator?.code == .permissionDenied)
         await server.stop()
     }
 

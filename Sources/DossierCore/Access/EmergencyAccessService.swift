@@ -20,13 +20,17 @@ public struct EmergencyAccessService: Sendable {
     public let policy: EmergencyPolicy
     public let clock: @Sendable () -> Date
     let makeID: @Sendable () -> String
+    /// The professions allowed to open emergency access now (the matrix in force may change).
+    let allowedProfessions: @Sendable () -> Set<String>
 
     public init(
         repository: any RecordRepository, policy: EmergencyPolicy, clock: @escaping @Sendable () -> Date = { Date() },
-        makeID: @escaping @Sendable () -> String = { AccessService.randomID() }
+        makeID: @escaping @Sendable () -> String = { AccessService.randomID() },
+        allowedProfessions: (@Sendable () -> Set<String>)? = nil
     ) {
         self.repository = repository
         self.policy = policy
+        self.allowedProfessions = allowedProfessions ?? { policy.allowedProfessions }
         self.clock = clock
         self.makeID = makeID
     }
@@ -39,7 +43,7 @@ public struct EmergencyAccessService: Sendable {
                 .invalidArgument, "reason must be \(policy.reasonLength.lowerBound) to \(policy.reasonLength.upperBound) characters",
                 reason: "INVALID_REASON", field: "reason")
         }
-        let allowed = caller.kind == .professional && policy.allowedProfessions.contains(caller.profession ?? "")
+        let allowed = caller.kind == .professional && allowedProfessions().contains(caller.profession ?? "")
         let id = makeID()
         let duration = policy.duration
         return try await RecordOperationRunner(repository: repository).perform(

@@ -1,6 +1,7 @@
 import Crypto
 import DossierCore
 import Foundation
+import Synchronization
 
 /// The profession matrix as a JSON file (docs/ACCESS-MATRIX.md; the shipped default is
 /// docs/access-matrix.default.json):
@@ -105,5 +106,31 @@ public struct AccessMatrixFile: Sendable {
 
     private static func hex(_ bytes: [UInt8]) -> String {
         SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// The matrix in force, replaced whole by Admin.ReloadAccessMatrix: every call reads one
+/// consistent matrix (the one in force when it started deciding).
+public final class AccessMatrixInForce: Sendable {
+    private let file: Mutex<AccessMatrixFile>
+
+    public init(_ file: AccessMatrixFile) {
+        self.file = Mutex(file)
+    }
+
+    public var current: AccessMatrixFile { file.withLock { $0 } }
+
+    /// Reads the matrix again from the file it came from (the shipped default when none), checks
+    /// it, and puts it in force; on error the one in force stays.
+    public func reload() throws -> AccessMatrixFile {
+        let source = current.source
+        let next = source.isEmpty ? AccessMatrixFile.shippedDefault() : try AccessMatrixFile.load(path: source)
+        file.withLock { $0 = next }
+        return next
+    }
+
+    /// The professions whose row allows emergency access.
+    public var emergencyProfessions: Set<String> {
+        Set(current.matrix.rows.filter(\.mayUseEmergencyAccess).map(\.profession))
     }
 }

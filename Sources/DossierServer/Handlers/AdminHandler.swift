@@ -2,12 +2,12 @@ import DossierCore
 import DossierProto
 import DossierStore
 import Foundation
+import Logging
 import SwiftProtobuf
 
-/// `dossier.v1.Admin`, for operators. Everything but ReloadAccessMatrix is implemented in this
-/// version (it answers UNIMPLEMENTED `NOT_IMPLEMENTED`: restart with the new file).
+/// `dossier.v1.Admin`, for operators.
 struct AdminHandler: Dossier_V1_AdminService {
-    let accessMatrix: AccessMatrixFile
+    let accessMatrix: AccessMatrixInForce
     let purge: PurgeService
     let backups: Backups
     let revocations: Revocations
@@ -15,12 +15,15 @@ struct AdminHandler: Dossier_V1_AdminService {
     let configuration: ServerConfiguration
     let logSigningKeyID: String
     let startedAt: Date
+    let logger: Logger
 
     func getAccessMatrix(_ request: Dossier_V1_GetAccessMatrixRequest, context: CallContext) async throws -> Dossier_V1_GetAccessMatrixResponse {
         try Self.requireOperator(context)
-        let file = accessMatrix
-        return .with {
-            $0.matrix = .with {
+        return .with { $0.matrix = Self.api(accessMatrix.current) }
+    }
+
+    static func api(_ file: AccessMatrixFile) -> Dossier_V1_AccessMatrix {
+        .with {
                 $0.rows = file.matrix.rows.map { row in
                     .with {
                         $0.principalKind = Dossier_V1_PrincipalKind(row.kind)
@@ -30,10 +33,9 @@ struct AdminHandler: Dossier_V1_AdminService {
                         $0.mayUseEmergencyAccess = row.mayUseEmergencyAccess
                     }
                 }
-                $0.source = file.source
-                $0.loadedAt = Google_Protobuf_Timestamp(date: file.loadedAt)
-                $0.sha256 = file.sha256
-            }
+            $0.source = file.source
+            $0.loadedAt = Google_Protobuf_Timestamp(date: file.loadedAt)
+            $0.sha256 = file.sha256
         }
     }
 
@@ -69,7 +71,7 @@ struct AdminHandler: Dossier_V1_AdminService {
             $0.masterKeyRotationPending = rotationPending
             $0.logSigningKeyID = logSigningKeyID
             if let crl { $0.revocationList = Dossier_V1_RevocationListInfo(crl) }
-            $0.accessMatrixSha256 = accessMatrix.sha256
+            $0.accessMatrixSha256 = accessMatrix.current.sha256
         }
     }
 
@@ -165,8 +167,17 @@ struct AdminHandler: Dossier_V1_AdminService {
         }
     }
 
+    /// Validated before it replaces the one in force (atomically); on error the old one stays.
     func reloadAccessMatrix(_ request: Dossier_V1_ReloadAccessMatrixRequest, context: CallContext) async throws -> Dossier_V1_ReloadAccessMatrixResponse {
-        throw DossierError.notImplementedYet
+        try Self.requireOperator(context)
+        do {
+            let file = try accessMatrix.reload()
+            logger.notice("access matrix reloaded", metadata: ["sha256": "\(file.sha256)", "rows": "\(file.matrix.rows.count)"])
+            return .with { $0.matrix = Self.api(file) }
+        } catch {
+            logger.error("access matrix not reloaded", metadata: ["error": "\(error)"])
+            throw DossierError(.failedPrecondition, "\(error)", reason: "ACCESS_MATRIX_INVALID")
+        }
     }
 
     private static func requireOperator(_ context: CallContext) throws {
