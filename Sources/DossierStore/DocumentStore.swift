@@ -19,8 +19,11 @@ struct StoreDocumentStorage: DocumentStorage {
     }
 
     func document(_ id: String) throws -> Document? {
-        let storageKey = Keys.documentEntry(handle, .document, id)
-        guard Self.isPlausibleID(id), let bytes = try database.get(storageKey, in: documents) else { return nil }
+        let indexKey = Keys.documentIndex(handle, id)
+        guard Self.isPlausibleID(id), let sealed = try database.get(indexKey, in: documents) else { return nil }
+        guard let sequence = Keys.decodeUInt64(try open(sealed, at: indexKey)) else { throw CorruptValueError(family: Keys.Family.documents) }
+        let storageKey = Keys.document(handle, sequence)
+        guard let bytes = try database.get(storageKey, in: documents) else { throw CorruptValueError(family: Keys.Family.documents) }
         return try DocumentCodec.decodeDocument(try open(bytes, at: storageKey))
     }
 
@@ -38,20 +41,19 @@ struct StoreDocumentStorage: DocumentStorage {
         return try !database.entries(withPrefix: prefix, in: documents, limit: 1).isEmpty
     }
 
-    /// Deposit order comes from the order index (handle ‖ 0x00 ‖ "O" ‖ sequence → id), not from
-    /// the ids, which are random.
+    /// Documents are keyed by deposit sequence (the ids, random, are only an index): one range
+    /// read in order, newest first when asked.
     func forEachDocument(newestFirst: Bool, after: UInt64?, _ body: (Document) throws -> Bool) throws {
-        let prefix = Keys.documentEntry(handle, .order)
+        let prefix = Keys.documentEntry(handle, .document)
         var lower = prefix
         var upper = Iterator.upperBound(forPrefix: prefix)
         if let after {
-            if newestFirst { upper = Keys.depositOrder(handle, after) } else { lower = Keys.depositOrder(handle, after &+ 1) }
+            if newestFirst { upper = Keys.document(handle, after) } else { lower = Keys.document(handle, after &+ 1) }
         }
         let iterator = try database.iterator(in: documents, lowerBound: lower, upperBound: upper)
         if newestFirst { iterator.seekToLast() } else { iterator.seekToFirst() }
         while iterator.isValid {
-            let id = String(decoding: try open(iterator.value, at: iterator.key), as: UTF8.self)
-            guard let document = try document(id) else { throw CorruptValueError(family: Keys.Family.documents) }
+            let document = try DocumentCodec.decodeDocument(try open(iterator.value, at: iterator.key))
             guard try body(document) else { break }
             if newestFirst { iterator.previous() } else { iterator.next() }
         }
@@ -59,9 +61,8 @@ struct StoreDocumentStorage: DocumentStorage {
     }
 
     func documentCount() throws -> UInt64 {
-        let key = Keys.documentCount(handle)
-        guard let sealed = try database.get(key, in: documents) else { return 0 }
-        guard let count = Keys.decodeUInt64(try open(sealed, at: key)) else { throw CorruptValueError(family: Keys.Family.documents) }
+        guard let bytes = try database.get(Keys.documentCount(handle), in: documents) else { return 0 }
+        guard let count = Keys.decodeUInt64(bytes) else { throw CorruptValueError(family: Keys.Family.documents) }
         return count
     }
 
@@ -141,10 +142,10 @@ extension DossierStore {
         let handle = keys.handle
         for document in changes.documents.values {
             try putSealed(
-                try DocumentCodec.encode(document), at: Keys.documentEntry(handle, .document, document.id), keys: keys,
+                try DocumentCodec.encode(document), at: Keys.document(handle, document.depositSequence), keys: keys,
                 in: families.documents, batch: batch)
             try putSealed(
-                Array(document.id.utf8), at: Keys.depositOrder(handle, document.depositSequence), keys: keys, in: families.documents,
+                Keys.encode(document.depositSequence), at: Keys.documentIndex(handle, document.id), keys: keys, in: families.documents,
                 batch: batch)
             try putSealed(
                 Array(document.id.utf8),
@@ -153,7 +154,7 @@ extension DossierStore {
         }
         if changes.deposited > 0 {
             let count = try documentStorage(keys).documentCount() + changes.deposited
-            try putSealed(Keys.encode(count), at: Keys.documentCount(handle), keys: keys, in: families.documents, batch: batch)
+            batch.put(Keys.documentCount(handle), Keys.encode(count), in: families.documents)  // a count, in clear
         }
         for (content, bytes) in changes.contents {
             try stageContent(bytes[...], startingAt: 0, as: content, keys: keys, in: batch)

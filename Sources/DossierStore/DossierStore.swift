@@ -284,8 +284,8 @@ extension DossierStore: RecordRepository {
             }
         }
         if !transaction.logEntries.isEmpty || !released.isEmpty {
-            let key = Keys.logHead(handle)
-            batch.put(key, try keys.seal(Keys.encode(head) + headHash, at: key), in: families.accessLog)
+            // In clear: a count and a hash (docs/DATA-MODEL.md), read by every transaction.
+            batch.put(Keys.logHead(handle), Keys.encode(head) + headHash, in: families.accessLog)
         }
         try stageNotifications(transaction, keys: keys, logHead: head, now: transaction.logEntries.last?.time ?? Date(), in: batch)
     }
@@ -297,11 +297,9 @@ extension DossierStore: RecordRepository {
     }
 
     /// The last sequence and its entry hash (0 and zeros for an empty log). The head value is
-    /// sequence (u64 BE) ‖ entry hash (32 bytes), sealed.
+    /// sequence (u64 BE) ‖ entry hash (32 bytes), in clear.
     func logHead(_ keys: RecordKeys) throws -> (sequence: UInt64, hash: [UInt8]) {
-        let key = Keys.logHead(keys.handle)
-        guard let sealed = try database.get(key, in: families.accessLog) else { return (0, LogChain.zeroHash) }
-        let bytes = try keys.open(sealed, at: key)
+        guard let bytes = try database.get(Keys.logHead(keys.handle), in: families.accessLog) else { return (0, LogChain.zeroHash) }
         guard bytes.count == 40, let head = Keys.decodeUInt64(Array(bytes.prefix(8))) else {
             throw CorruptValueError(family: Keys.Family.accessLog)
         }

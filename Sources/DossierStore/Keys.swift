@@ -81,16 +81,22 @@ enum Keys {
 
     /// Kinds of entries in the `documents` family, after `handle ‖ 0x00`.
     enum DocumentEntry: UInt8 {
-        case document = 0x44     // "D" ‖ document id → StoredDocument (ids sort in deposit order)
+        case document = 0x44     // "D" ‖ deposit sequence (u64 BE) → StoredDocument: deposit order
         case clientID = 0x43     // "C" ‖ blind(author kind:id) ‖ blind(client unique id) → document id
         case upload = 0x53       // "S" ‖ upload id → StoredUpload
         case uploadClientID = 0x55 // "U" ‖ blind(creator kind:id) ‖ blind(client unique id) → upload id
-        case order = 0x4F        // "O" ‖ deposit sequence (u64 BE) → document id: deposit order
+        case index = 0x49        // "I" ‖ document id → deposit sequence (u64 BE): ids are random
     }
 
-    /// `documents`: handle ‖ 0x00 ‖ "O" ‖ deposit sequence (u64 BE) → document id.
-    static func depositOrder(_ handle: RecordHandle, _ sequence: UInt64) -> [UInt8] {
-        settingsPrefix(handle) + [DocumentEntry.order.rawValue] + encode(sequence)
+    /// `documents`: handle ‖ 0x00 ‖ "D" ‖ deposit sequence (u64 BE) → StoredDocument. Searches
+    /// and overviews read the record's documents in deposit order from one range.
+    static func document(_ handle: RecordHandle, _ sequence: UInt64) -> [UInt8] {
+        settingsPrefix(handle) + [DocumentEntry.document.rawValue] + encode(sequence)
+    }
+
+    /// `documents`: handle ‖ 0x00 ‖ "I" ‖ document id → its deposit sequence.
+    static func documentIndex(_ handle: RecordHandle, _ id: String) -> [UInt8] {
+        documentEntry(handle, .index, id)
     }
 
     /// `access_log`: handle ‖ 0x01 ‖ "W" ‖ document id ‖ 0x00 — the prefix of the entries

@@ -30,10 +30,8 @@ extension DossierStore {
         if !transaction.notifications.isEmpty {
             var head: UInt64 = 0
             let headKey = Keys.logHead(handle)
-            if let sealed = try database.get(headKey, in: families.notifications) {
-                guard let value = Keys.decodeUInt64(try keys.open(sealed, at: headKey)) else {
-                    throw CorruptValueError(family: Keys.Family.notifications)
-                }
+            if let bytes = try database.get(headKey, in: families.notifications) {
+                guard let value = Keys.decodeUInt64(bytes) else { throw CorruptValueError(family: Keys.Family.notifications) }
                 head = value
             }
             for draft in transaction.notifications {
@@ -43,7 +41,7 @@ extension DossierStore {
                     try NotificationCodec.encode(notification), at: Keys.notification(handle, id: head), keys: keys,
                     in: families.notifications, batch: batch)
             }
-            try putSealed(Keys.encode(head), at: headKey, keys: keys, in: families.notifications, batch: batch)
+            batch.put(headKey, Keys.encode(head), in: families.notifications)  // a count, in clear
         }
         if let mark = transaction.markRead {
             for var notification in try loadNotifications(keys)

@@ -55,8 +55,7 @@ import Testing
         func putRaw(_ sequence: UInt64, _ bytes: [UInt8]) throws { try database.put(key(sequence), bytes, in: family) }
         func delete(_ sequence: UInt64) throws { try database.delete(key(sequence), in: family) }
         func putHead(_ sequence: UInt64, _ hash: [UInt8]) throws {
-            let head = Keys.logHead(keys.handle)
-            try database.put(head, try keys.seal(Keys.encode(sequence) + hash, at: head), in: family)
+            try database.put(Keys.logHead(keys.handle), Keys.encode(sequence) + hash, in: family)
         }
     }
 
@@ -181,8 +180,13 @@ func swapDocumentValues(in dataDirectory: String, _ first: String, _ second: Str
     defer { files.close() }
     let documents = files.family(Keys.Family.documents)
     let handle = try files.keys(Docs.alice).handle
-    let a = Keys.documentEntry(handle, .document, first)
-    let b = Keys.documentEntry(handle, .document, second)
+    let keys = try files.keys(Docs.alice)
+    func storageKey(_ id: String) throws -> [UInt8] {
+        let index = Keys.documentIndex(handle, id)
+        return Keys.document(handle, Keys.decodeUInt64(try keys.open(try files.database.get(index, in: documents)!, at: index))!)
+    }
+    let a = try storageKey(first)
+    let b = try storageKey(second)
     let valueA = try files.database.get(a, in: documents)!
     let valueB = try files.database.get(b, in: documents)!
     try files.database.put(a, valueB, in: documents)

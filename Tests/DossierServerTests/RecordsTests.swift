@@ -174,9 +174,9 @@ import Testing
             _ = try await helpdesk.records.openRecord(.with { $0.patientID = Self.alice })
         }
         #expect(noEnrollment?.code == .invalidArgument && noEnrollment?.reason == "MISSING_FIELD")
-        let notImplemented = await status { _ = try await helpdesk.connection.unary(
-            Dossier_V1_Admin.Method.reloadAccessMatrix, payload: Data(), options: .init()) }
-        #expect(notImplemented?.code == .unimplemented)
+        let unknown = await status { _ = try await helpdesk.connection.unary(
+            RPCMethodName(service: "dossier.v1.Admin", method: "NoSuchMethod"), payload: Data(), options: .init()) }
+        #expect(unknown?.code == .unimplemented)
         await helpdesk.close()
         await server.stop()
     }
