@@ -72,7 +72,8 @@ let package = Package(
         .target(
             name: "DossierTransport",
             dependencies: [
-                "DossierWire",
+                "DossierWire", "DossierProto",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

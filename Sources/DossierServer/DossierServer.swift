@@ -3,6 +3,9 @@ import DossierProto
 import DossierStore
 import DossierTransport
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -133,7 +136,8 @@ public final class DossierServer: Service {
         // A new revocation or CRL also ends the open connections it concerns.
         revocations.onChange { [weak transport] in transport?.closeRevokedConnections() }
         self.metricsEndpoint = MetricsEndpoint(
-            calls: callMetrics, transport: { (transport.connectionCount, transport.counters.snapshot) }, store: store)
+            calls: callMetrics, transport: { (transport.connectionCount, transport.counters.snapshot) }, store: store,
+            inflight: { (transport.budget.inUse, transport.budget.waiting) })
     }
 
     /// Reloads the configured CRL (SIGHUP); the one in force stays on error.
@@ -145,6 +149,9 @@ public final class DossierServer: Service {
             logger.error("CRL not reloaded", metadata: ["error": "\(error)"])
         }
     }
+
+    /// Bytes of requests admitted and not yet answered (the in-flight budget in use).
+    public var inflightBytes: Int { transport.budget.inUse }
 
     /// The address of the metrics endpoint, once started (tests use port 0).
     public var metricsAddress: SocketAddress? {
@@ -166,7 +173,13 @@ public final class DossierServer: Service {
         servingState.markServing()
         logger.info("listening", metadata: ["address": "\(address)"])
         isStarted.withLockedValue { $0 = true }
-        maintenance.withLockedValue { $0 = Task { [self] in await maintainPeriodically() } }
+        maintenance.withLockedValue {
+            $0 = Task { [self] in
+                async let trimming: Void = returnMemoryWhenIdle()
+                await maintainPeriodically()
+                await trimming
+            }
+        }
         return address
     }
 
@@ -201,6 +214,16 @@ public final class DossierServer: Service {
         }
     }
 
+    /// Every 10 s while no request is in flight, gives the memory glibc keeps after a burst back
+    /// to the system (malloc_trim): resident memory returns near its baseline once a load stops
+    /// (BENCHMARKS.md, soak).
+    private func returnMemoryWhenIdle() async {
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: .seconds(10)) } catch { return }
+            if transport.budget.inUse == 0 { MemoryTrim.trim() }
+        }
+    }
+
     /// Drains calls and closes everything; idempotent enough for tests.
     public func shutdown() async {
         servingState.markNotServing("draining")
@@ -224,4 +247,20 @@ public final class DossierServer: Service {
 public struct ServerStartupError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
+}
+
+/// glibc's `malloc_trim`: returns free heap memory to the system (looked up at run time: it is
+/// not in Swift's Glibc module). Elsewhere, nothing.
+enum MemoryTrim {
+    private typealias Trim = @convention(c) (Int) -> Int32
+    private static let function: Trim? = {
+        #if canImport(Glibc)
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") else { return nil }
+        return unsafeBitCast(symbol, to: Trim.self)
+        #else
+        return nil
+        #endif
+    }()
+
+    static func trim() { _ = function?(0) }
 }

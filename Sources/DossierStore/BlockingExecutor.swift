@@ -15,9 +15,13 @@ final class BlockingExecutor: @unchecked Sendable {
     private var jobs: [(() -> Void)?] = []
     private var head = 0
     private var isShutDown = false
+    /// Jobs waiting beyond this are refused (StoreBusyError): the queue is bounded. The server's
+    /// in-flight budget (InflightBudget) keeps it far below in practice.
+    let maxQueued: Int
     private let finished = DispatchGroup()
 
-    init(threads: Int, name: String) {
+    init(threads: Int, name: String, maxQueued: Int = 65_536) {
+        self.maxQueued = maxQueued
         for index in 0..<max(1, threads) {
             finished.enter()
             let thread = Thread { [self] in
@@ -32,11 +36,10 @@ final class BlockingExecutor: @unchecked Sendable {
     /// Runs `body` on a pool thread and returns its result.
     func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            let accepted = enqueue {
-                continuation.resume(with: Result { try body() })
-            }
-            if !accepted {
-                continuation.resume(throwing: StoreClosedError())
+            switch enqueue({ continuation.resume(with: Result { try body() }) }) {
+            case .accepted: break
+            case .closed: continuation.resume(throwing: StoreClosedError())
+            case .full: continuation.resume(throwing: StoreBusyError())
             }
         }
     }
@@ -50,13 +53,16 @@ final class BlockingExecutor: @unchecked Sendable {
         finished.wait()
     }
 
-    private func enqueue(_ job: @escaping () -> Void) -> Bool {
+    private enum Enqueued { case accepted, closed, full }
+
+    private func enqueue(_ job: @escaping () -> Void) -> Enqueued {
         condition.lock()
         defer { condition.unlock() }
-        guard !isShutDown else { return false }
+        guard !isShutDown else { return .closed }
+        guard jobs.count - head < maxQueued else { return .full }
         jobs.append(job)
         condition.signal()
-        return true
+        return .accepted
     }
 
     private func workLoop() {
@@ -82,6 +88,11 @@ final class BlockingExecutor: @unchecked Sendable {
             job?()
         }
     }
+}
+
+/// The storage queue is full: the call did not run (answered RESOURCE_EXHAUSTED, retry later).
+public struct StoreBusyError: Error, CustomStringConvertible {
+    public var description: String { "the storage queue is full" }
 }
 
 /// Work submitted after the store was closed.

@@ -18,13 +18,11 @@ struct StoreDocumentStorage: DocumentStorage {
         try keys.open(value, at: storageKey)
     }
 
+    /// One read: the id index holds the document itself (a covering index).
     func document(_ id: String) throws -> Document? {
         let indexKey = Keys.documentIndex(handle, id)
         guard Self.isPlausibleID(id), let sealed = try database.get(indexKey, in: documents) else { return nil }
-        guard let sequence = Keys.decodeUInt64(try open(sealed, at: indexKey)) else { throw CorruptValueError(family: Keys.Family.documents) }
-        let storageKey = Keys.document(handle, sequence)
-        guard let bytes = try database.get(storageKey, in: documents) else { throw CorruptValueError(family: Keys.Family.documents) }
-        return try DocumentCodec.decodeDocument(try open(bytes, at: storageKey))
+        return try DocumentCodec.decodeDocument(try open(sealed, at: indexKey))
     }
 
     /// An index entry's value: the id it points to, sealed.
@@ -141,12 +139,9 @@ extension DossierStore {
         guard !changes.isEmpty else { return }
         let handle = keys.handle
         for document in changes.documents.values {
-            try putSealed(
-                try DocumentCodec.encode(document), at: Keys.document(handle, document.depositSequence), keys: keys,
-                in: families.documents, batch: batch)
-            try putSealed(
-                Keys.encode(document.depositSequence), at: Keys.documentIndex(handle, document.id), keys: keys, in: families.documents,
-                batch: batch)
+            let encoded = try DocumentCodec.encode(document)
+            try putSealed(encoded, at: Keys.document(handle, document.depositSequence), keys: keys, in: families.documents, batch: batch)
+            try putSealed(encoded, at: Keys.documentIndex(handle, document.id), keys: keys, in: families.documents, batch: batch)
             try putSealed(
                 Array(document.id.utf8),
                 at: Keys.clientIndex(keys, .clientID, document.author, clientUniqueID: document.submission.clientUniqueID), keys: keys,

@@ -85,7 +85,7 @@ enum Keys {
         case clientID = 0x43     // "C" ‖ blind(author kind:id) ‖ blind(client unique id) → document id
         case upload = 0x53       // "S" ‖ upload id → StoredUpload
         case uploadClientID = 0x55 // "U" ‖ blind(creator kind:id) ‖ blind(client unique id) → upload id
-        case index = 0x49        // "I" ‖ document id → deposit sequence (u64 BE): ids are random
+        case index = 0x49        // "I" ‖ document id → StoredDocument (the same value: a covering index by id)
     }
 
     /// `documents`: handle ‖ 0x00 ‖ "D" ‖ deposit sequence (u64 BE) → StoredDocument. Searches
@@ -94,7 +94,8 @@ enum Keys {
         settingsPrefix(handle) + [DocumentEntry.document.rawValue] + encode(sequence)
     }
 
-    /// `documents`: handle ‖ 0x00 ‖ "I" ‖ document id → its deposit sequence.
+    /// `documents`: handle ‖ 0x00 ‖ "I" ‖ document id → StoredDocument, the same value as at its
+    /// deposit-sequence key: a document read by id is one read.
     static func documentIndex(_ handle: RecordHandle, _ id: String) -> [UInt8] {
         documentEntry(handle, .index, id)
     }

@@ -42,12 +42,25 @@ extension DossierStore {
             ("rocksdb.is-write-stopped", "dossier_rocksdb_write_stopped", "1 while RocksDB stops writes (stall)."),
             ("rocksdb.actual-delayed-write-rate", "dossier_rocksdb_delayed_write_rate", "Write rate limit in bytes/s while writes are delayed, 0 otherwise."),
             ("rocksdb.cur-size-all-mem-tables", "dossier_rocksdb_memtable_bytes", "Size of the memtables in bytes."),
+            ("rocksdb.estimate-table-readers-mem", "dossier_rocksdb_table_readers_bytes",
+             "Memory of the table readers (indexes and filters outside the block cache) in bytes."),
         ]
         let familyNames = Keys.Family.all
-        return properties.map { property, name, help in
+        var figures = properties.map { property, name, help in
             let perFamily = familyNames.compactMap { database.family($0) }.compactMap { try? database.integerProperty(property, in: $0) }
             let value = perFamily.isEmpty ? ((try? database.integerProperty(property)) ?? 0) : perFamily.reduce(0, +)
-            return (name, help, value)
+            return (name: name, help: help, value: value)
         }
+        // The block cache (blob cache included) is shared by every family: counted once.
+        for (property, name, help) in [
+            ("rocksdb.block-cache-usage", "dossier_rocksdb_block_cache_bytes", "Memory held by the shared block cache in bytes."),
+            ("rocksdb.block-cache-pinned-usage", "dossier_rocksdb_block_cache_pinned_bytes",
+             "Block-cache memory pinned by iterators and table readers in bytes."),
+            ("rocksdb.block-cache-capacity", "dossier_rocksdb_block_cache_capacity_bytes", "Capacity of the block cache in bytes."),
+        ] {
+            let value = database.family(Keys.Family.documents).flatMap { try? database.integerProperty(property, in: $0) } ?? 0
+            figures.append((name: name, help: help, value: value))
+        }
+        return figures
     }
 }

@@ -31,10 +31,19 @@ final class ServerConnectionHandler<Service: TTRPCService>: ChannelDuplexHandler
     /// share one TLS write and one syscall).
     private var flushScheduled = false
     private let limits: TransportLimits
+    /// The server-wide memory budget of requests in flight.
+    private let budget: InflightBudget
+    /// What each call in flight reserved, released when it is answered.
+    private var reservations: [UInt32: InflightBudget.Reservation] = [:]
+    /// Frames read but not yet admitted (waiting for room in the budget), in order; reading
+    /// stays paused while there are any.
+    private var held: [TTRPCFrameEvent] = []
+    private var admissionWait: (token: Int, timer: Scheduled<Void>)?
 
-    init(service: Service, limits: TransportLimits) {
+    init(service: Service, limits: TransportLimits, budget: InflightBudget) {
         self.service = service
         self.limits = limits
+        self.budget = budget
         self.machine = ServerConnectionStateMachine(
             maxInFlight: limits.maxInFlightPerConnection, maxPayloadLength: limits.maxPayloadLength)
     }
@@ -46,6 +55,11 @@ final class ServerConnectionHandler<Service: TTRPCService>: ChannelDuplexHandler
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        if let wait = admissionWait, budget.cancel(wait.token) { wait.timer.cancel() }
+        admissionWait = nil
+        held.removeAll()
+        for reservation in reservations.values { budget.release(reservation) }
+        reservations.removeAll()
         idleTimer?.cancel()
         for task in tasks.values { task.cancel() }
         for deadline in deadlines.values { deadline.cancel() }
@@ -62,6 +76,7 @@ final class ServerConnectionHandler<Service: TTRPCService>: ChannelDuplexHandler
             closeIfDrained(context)
         case is DrainExpiredEvent:
             for streamID in machine.abandonAll() {
+                reservations.removeValue(forKey: streamID).map(budget.release)
                 tasks.removeValue(forKey: streamID)?.cancel()
                 deadlines.removeValue(forKey: streamID)?.cancel()
                 write(Ttrpc_Response(code: .unavailable, message: "server is shutting down"), streamID: streamID, context: context)
@@ -75,20 +90,76 @@ final class ServerConnectionHandler<Service: TTRPCService>: ChannelDuplexHandler
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let event = unwrapInboundIn(data)
+        held.append(unwrapInboundIn(data))
+        admitHeldFrames(context)
+    }
+
+    /// Admits the held frames in order while the budget has room; the first that does not fit
+    /// waits (reading stays paused) until room is released or `maxAdmissionWait` passes.
+    private func admitHeldFrames(_ context: ChannelHandlerContext) {
+        while admissionWait == nil, !held.isEmpty {
+            let event = held[0]
+            guard case .frame(_, let payload) = event else {
+                held.removeFirst()
+                process(event, reservation: nil, context: context)
+                continue
+            }
+            let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+            switch budget.reserve(InflightBudget.cost(ofPayload: payload.readableBytes), on: context.eventLoop, grant: { reservation in
+                handler.value.admitted(reservation)
+            }) {
+            case .reserved(let reservation):
+                held.removeFirst()
+                process(event, reservation: reservation, context: context)
+            case .waiting(let token):
+                let timer = context.eventLoop.scheduleTask(in: .nanoseconds(Int64(limits.maxAdmissionWait.components.seconds) * 1_000_000_000
+                    + limits.maxAdmissionWait.components.attoseconds / 1_000_000_000)) {
+                    handler.value.admissionTimedOut(token: token)
+                }
+                admissionWait = (token, timer)
+            }
+        }
+        if held.isEmpty { resumeReadingIfPossible(context) }
+    }
+
+    private func admitted(_ reservation: InflightBudget.Reservation) {
+        admissionWait?.timer.cancel()
+        admissionWait = nil
+        guard let context, !held.isEmpty else {
+            budget.release(reservation)
+            return
+        }
+        process(held.removeFirst(), reservation: reservation, context: context)
+        admitHeldFrames(context)
+    }
+
+    /// The server has been full for too long: this request is answered RESOURCE_EXHAUSTED with
+    /// a retry hint and dropped, without running.
+    private func admissionTimedOut(token: Int) {
+        guard let context, admissionWait?.token == token, budget.cancel(token) else { return }
+        admissionWait = nil
+        if case .frame(let header, _) = held.removeFirst() {
+            write(Ttrpc_Response.busy(retryAfter: .seconds(1)), streamID: header.streamID, context: context)
+        }
+        admitHeldFrames(context)
+    }
+
+    private func process(_ event: TTRPCFrameEvent, reservation: InflightBudget.Reservation?, context: ChannelHandlerContext) {
         switch machine.received(event) {
         case .none:
-            break
+            reservation.map(budget.release)
         case .reply(let streamID, let code, let message):
+            reservation.map(budget.release)
             write(Ttrpc_Response(code: code, message: message), streamID: streamID, context: context)
         case .dispatch(let streamID, let request):
+            if let reservation { reservations[streamID] = reservation }
             dispatch(request, streamID: streamID, context: context)
         }
         rearmIdleTimer(context)
     }
 
     func read(context: ChannelHandlerContext) {
-        if machine.canRead {
+        if machine.canRead && held.isEmpty {
             context.read()
         } else {
             pendingRead = true
@@ -107,6 +178,7 @@ final class ServerConnectionHandler<Service: TTRPCService>: ChannelDuplexHandler
             // Cannot happen after a completed handshake; answer rather than trust it.
             write(Ttrpc_Response(code: .unauthenticated, message: "no verified client certificate"), streamID: streamID, context: context)
             _ = machine.callCompleted(streamID: streamID)
+            reservations.removeValue(forKey: streamID).map(budget.release)
             return
         }
         let loop = context.eventLoop
@@ -127,6 +199,7 @@ final class ServerConnectionHandler<Service: TTRPCService>: ChannelDuplexHandler
 
     private func callCompleted(streamID: UInt32, response: Ttrpc_Response) {
         tasks[streamID] = nil
+        reservations.removeValue(forKey: streamID).map(budget.release)
         deadlines.removeValue(forKey: streamID)?.cancel()
         guard let context else { return }
         if machine.callCompleted(streamID: streamID) {
@@ -141,6 +214,7 @@ final class ServerConnectionHandler<Service: TTRPCService>: ChannelDuplexHandler
     private func deadlinePassed(streamID: UInt32) {
         deadlines[streamID] = nil
         guard let context, machine.deadlineExceeded(streamID: streamID) else { return }
+        reservations.removeValue(forKey: streamID).map(budget.release)
         tasks.removeValue(forKey: streamID)?.cancel()
         write(Ttrpc_Response(code: .deadlineExceeded, message: "deadline exceeded"), streamID: streamID, context: context)
         resumeReadingIfPossible(context)
@@ -161,7 +235,7 @@ final class ServerConnectionHandler<Service: TTRPCService>: ChannelDuplexHandler
     }
 
     private func resumeReadingIfPossible(_ context: ChannelHandlerContext) {
-        if pendingRead && machine.canRead {
+        if pendingRead && machine.canRead && held.isEmpty {
             pendingRead = false
             context.read()
         }

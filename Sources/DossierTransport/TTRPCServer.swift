@@ -21,6 +21,8 @@ public final class TTRPCServer<Service: TTRPCService>: Sendable {
     private let state = NIOLockedValueBox(State())
     /// Connection and handshake counts, for the metrics endpoint.
     public let counters = TransportCounters()
+    /// The memory budget of requests in flight, all connections together.
+    public let budget: InflightBudget
 
     private struct State {
         var listener: (any Channel)?
@@ -46,6 +48,10 @@ public final class TTRPCServer<Service: TTRPCService>: Sendable {
         self.service = service
         self.group = group
         self.isRevoked = isRevoked
+        self.budget = InflightBudget(
+            limit: configuration.limits.maxInflightBytes,
+            maxWait: .nanoseconds(configuration.limits.maxAdmissionWait.components.seconds * 1_000_000_000
+                + configuration.limits.maxAdmissionWait.components.attoseconds / 1_000_000_000))
         self.sslContext = try TLSContexts.server(configuration.tls, allowTLS12: configuration.allowTLS12)
         self.verifier = ClientCertificateVerifier(roots: try TLSContexts.clientAuthorities(configuration.tls), isRevoked: isRevoked)
     }
@@ -57,6 +63,7 @@ public final class TTRPCServer<Service: TTRPCService>: Sendable {
         let service = self.service
         let counters = self.counters
         let verifier = self.verifier
+        let budget = self.budget
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -79,7 +86,7 @@ public final class TTRPCServer<Service: TTRPCService>: Sendable {
                     try sync.addHandler(
                         HandshakeWatcher(timeout: handshakeTimeout, counters: counters, serials: serials, verifier: verifier))
                     try sync.addHandler(ByteToMessageHandler(TTRPCFrameDecoder(maxPayloadLength: limits.maxPayloadLength)))
-                    try sync.addHandler(ServerConnectionHandler(service: service, limits: limits))
+                    try sync.addHandler(ServerConnectionHandler(service: service, limits: limits, budget: budget))
                 }
             }
         let listener: any Channel

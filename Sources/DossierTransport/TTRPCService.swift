@@ -1,5 +1,6 @@
 public import DossierProto
 public import DossierWire
+import SwiftProtobuf
 public import X509
 
 /// What the transport calls: the server's dispatcher, with a per-connection context computed
@@ -20,5 +21,16 @@ extension Ttrpc_Response {
         self.init()
         status.code = code.rawValue
         status.message = message
+    }
+
+    /// RESOURCE_EXHAUSTED "SERVER_BUSY": the server is full; the call did not run. The detail
+    /// carries when to retry.
+    public static func busy(retryAfter delay: Duration) -> Ttrpc_Response {
+        var response = Ttrpc_Response(code: .resourceExhausted, message: "the server is busy; retry later")
+        var detail = Dossier_V1_ErrorDetail()
+        detail.reason = "SERVER_BUSY"
+        detail.retryDelay = Google_Protobuf_Duration(seconds: delay.components.seconds)
+        if let any = try? Google_Protobuf_Any(message: detail) { response.status.details = [any] }
+        return response
     }
 }

@@ -27,6 +27,12 @@ public struct TransportLimits: Sendable, Hashable {
     public var idleTimeout: Duration = .seconds(300)
     /// How long shutdown waits for in-flight calls before closing connections.
     public var drainTimeout: Duration = .seconds(30)
+    /// Bytes of requests admitted and not yet answered, all connections together
+    /// (InflightBudget); past it connections stop being read.
+    public var maxInflightBytes: Int = 512 << 20
+    /// How long a request may wait for room in that budget before it is answered
+    /// RESOURCE_EXHAUSTED "SERVER_BUSY" with a retry hint.
+    public var maxAdmissionWait: Duration = .seconds(2)
 
     public init() {}
 }

@@ -143,6 +143,8 @@ extension Settings {
         limits.idleTimeout = .milliseconds(Int64(idleTimeout * 1_000))
         limits.drainTimeout = .milliseconds(Int64(drainTimeout * 1_000))
         limits.maxPayloadLength = maxFrameBytes
+        limits.maxInflightBytes = maxInflightBytes
+        limits.maxAdmissionWait = .milliseconds(Int64(maxAdmissionWait * 1_000))
         var store = StoreConfiguration(
             path: dataDir, keyStorePath: keyStore,
             masterKey: try MasterKey.load(path: masterKey, allowOpenPermissions: allowOpenPermissions),

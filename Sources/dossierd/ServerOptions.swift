@@ -48,6 +48,10 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "Address of the Prometheus endpoint (plain HTTP, GET /metrics). [127.0.0.1]") var metricsHost: String?
     @Option(parsing: .unconditional, help: "Port of the Prometheus endpoint, 0 to 65535; 0 turns it off. [9464]") var metricsPort: String?
     @Option(parsing: .unconditional, help: "Largest document content in bytes (uploads), 1 to 64 GiB. [134217728]") var maxDocumentBytes: String?
+    @Option(parsing: .unconditional, help: "Bytes of requests in flight, all connections together, before reading pauses; 16 MiB to 1 TiB. [a 16th of the memory, 64 MiB to 1 GiB]")
+    var maxInflightBytes: String?
+    @Option(parsing: .unconditional, help: "Seconds a request may wait for room in that budget before RESOURCE_EXHAUSTED, 0.1 to 60. [2]")
+    var maxAdmissionWait: String?
 
     /// The flags given, by setting name.
     var flags: [String: String] {
@@ -62,7 +66,8 @@ struct ServerOptions: ParsableArguments {
             ("allow-open-permissions", allowOpenPermissions ? "true" : nil), ("backup-dir", backupDir),
             ("key-store-backup-dir", keyStoreBackupDir), ("key-store-backup-retention-days", keyStoreBackupRetentionDays),
             ("metrics-host", metricsHost), ("metrics-port", metricsPort),
-            ("max-document-bytes", maxDocumentBytes),
+            ("max-document-bytes", maxDocumentBytes), ("max-inflight-bytes", maxInflightBytes),
+            ("max-admission-wait", maxAdmissionWait),
         ]
         return given.reduce(into: [:]) { flags, entry in if let value = entry.1 { flags[entry.0] = value } }
     }
@@ -191,6 +196,8 @@ struct Settings {
     var metricsHost: String { text("metrics-host") }
     var metricsPort: Int { integer("metrics-port") }
     var maxDocumentBytes: UInt64 { UInt64(integer("max-document-bytes")) }
+    var maxInflightBytes: Int { integer("max-inflight-bytes") }
+    var maxAdmissionWait: Double { number("max-admission-wait") }
 
     /// Name, value and source of every setting, for `dossierd config check`.
     var table: [(String, String, String)] {

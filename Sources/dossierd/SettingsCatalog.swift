@@ -1,3 +1,5 @@
+import Foundation
+
 /// One setting of dossierd: its name (the flag `--NAME`, the file key `NAME`, the variable
 /// `DOSSIERD_NAME` in upper case with `_`), what it holds and its default.
 struct Setting {
@@ -52,7 +54,14 @@ enum SettingsCatalog {
         Setting(name: "metrics-host", kind: .text, fallback: .text("127.0.0.1")),
         Setting(name: "metrics-port", kind: .integer(0...65_535, unit: ""), fallback: .integer(9_464)),
         Setting(name: "max-document-bytes", kind: .integer(1...(64 << 30), unit: "bytes"), fallback: .integer(128 * mebibyte)),
+        Setting(name: "max-inflight-bytes", kind: .integer((16 * mebibyte)...(1 << 40), unit: "bytes"), fallback: .integer(defaultInflightBytes)),
+        Setting(name: "max-admission-wait", kind: .number(0.1...60, unit: "seconds"), fallback: .number(2)),
     ]
+
+    /// A sixteenth of the machine's memory, 64 MiB to 1 GiB.
+    static var defaultInflightBytes: Int {
+        min(max(Int(ProcessInfo.processInfo.physicalMemory / 16), 64 * mebibyte), 1 << 30)
+    }
 
     static let names: Set<String> = Set(all.map(\.name))
     static let variables: Set<String> = Set(all.map(\.variable) + ["DOSSIERD_CONFIG"])

@@ -180,13 +180,8 @@ func swapDocumentValues(in dataDirectory: String, _ first: String, _ second: Str
     defer { files.close() }
     let documents = files.family(Keys.Family.documents)
     let handle = try files.keys(Docs.alice).handle
-    let keys = try files.keys(Docs.alice)
-    func storageKey(_ id: String) throws -> [UInt8] {
-        let index = Keys.documentIndex(handle, id)
-        return Keys.document(handle, Keys.decodeUInt64(try keys.open(try files.database.get(index, in: documents)!, at: index))!)
-    }
-    let a = try storageKey(first)
-    let b = try storageKey(second)
+    let a = Keys.documentIndex(handle, first)
+    let b = Keys.documentIndex(handle, second)
     let valueA = try files.database.get(a, in: documents)!
     let valueB = try files.database.get(b, in: documents)!
     try files.database.put(a, valueB, in: documents)

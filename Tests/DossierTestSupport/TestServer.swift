@@ -2,6 +2,7 @@ import DossierClient
 import DossierCore
 import DossierServer
 import DossierStore
+import DossierTransport
 import Foundation
 import Logging
 
@@ -17,13 +18,13 @@ public final class TestServer: Sendable {
         presenceCodes: PresenceCodePolicy = .init(), accessMatrix: AccessMatrixFile? = nil, logger: Logger? = nil,
         backupRoot: String? = nil, metrics: Bool = false, masterKey: MasterKey? = nil, previousMasterKey: MasterKey? = nil,
         crlPath: String? = nil, maintenanceInterval: Duration? = nil, documents: DocumentPolicy = .init(),
-        keyStorePath: String? = nil, keyStoreBackupRoot: String? = nil
+        keyStorePath: String? = nil, keyStoreBackupRoot: String? = nil, limits: TransportLimits? = nil
     ) async throws {
         let pki = try pki ?? TestPKI()
         let dataDirectory = dataDirectory
             ?? FileManager.default.temporaryDirectory.appendingPathComponent("dossier-data-\(UUID().uuidString)").path
         var configuration = ServerConfiguration(
-            transport: ServerTransportConfiguration(host: "127.0.0.1", port: 0, tls: try pki.serverFiles()),
+            transport: ServerTransportConfiguration(host: "127.0.0.1", port: 0, tls: try pki.serverFiles(), limits: limits ?? .init()),
             store: StoreConfiguration(
                 path: dataDirectory, keyStorePath: keyStorePath ?? Self.keyStorePath(of: dataDirectory),
                 masterKey: masterKey ?? Self.masterKey, threads: 8, blockCacheBytes: 8 << 20, previousMasterKey: previousMasterKey),

@@ -80,6 +80,7 @@ extension DocumentService {
                 return true
             }
             if page.contains(where: context.needsEmergency) { tx.neededEmergency = true }
+            for document in page { tx.knownHidden[document.id] = document.hiddenFromPatient }
             tx.loggedDocumentIDs = page.map(\.id)
             return (page, more)
         }

@@ -359,6 +359,7 @@ struct DocumentContext: Sendable {
             throw DeniedAttempt.documentNotFound(id, logReason: patientSide ? "DOCUMENT_NOT_FOUND" : "DOCUMENT_NOT_VISIBLE")
         }
         if needsEmergency(document) { tx.neededEmergency = true }
+        tx.knownHidden[id] = document.hiddenFromPatient
         return document
     }
 

@@ -38,6 +38,9 @@ public struct RecordTransaction: Sendable {
     /// Documents released to the patient by this transaction: their withheld entries join the
     /// log, before this transaction's own entries.
     public var releasedDocumentIDs: [String] = []
+    /// Whether documents this transaction already read are hidden from the patient, so that
+    /// logging a search of 50 documents does not read them again.
+    public var knownHidden: [String: Bool] = [:]
 
     public init(
         patientID: PatientID, current: Record?, settings: RecordAccessSettings = .init(),
@@ -78,7 +81,11 @@ public struct RecordTransaction: Sendable {
     /// entry with the visible documents only, and withholds one entry per hidden document.
     public mutating func log(_ entry: AccessLogEntry, byPatientSide: Bool) {
         guard !byPatientSide else { return log(entry) }
-        let hidden = entry.documentIDs.filter { id in ((try? document(id)) ?? nil)?.hiddenFromPatient == true }
+        let hidden = entry.documentIDs.filter { id in
+            if let staged = documentChanges.documents[id] { return staged.hiddenFromPatient }
+            if let known = knownHidden[id] { return known }
+            return ((try? document(id)) ?? nil)?.hiddenFromPatient == true
+        }
         guard let first = hidden.first else { return log(entry) }
         if entry.operation == .findDocuments || entry.operation == .getRecordOverview {
             var visible = entry

@@ -217,9 +217,21 @@ public nonisolated struct Dossier_V1_ErrorDetail: Sendable {
   /// The request field at fault, if any (proto field name, e.g. "patient_id").
   public var field: String = String()
 
+  /// RESOURCE_EXHAUSTED "SERVER_BUSY" (and other transient refusals): when to try again.
+  public var retryDelay: SwiftProtobuf.Google_Protobuf_Duration {
+    get {_retryDelay ?? SwiftProtobuf.Google_Protobuf_Duration()}
+    set {_retryDelay = newValue}
+  }
+  /// Returns true if `retryDelay` has been explicitly set.
+  public var hasRetryDelay: Bool {self._retryDelay != nil}
+  /// Clears the value of `retryDelay`. Subsequent reads from it will return its default value.
+  public mutating func clearRetryDelay() {self._retryDelay = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _retryDelay: SwiftProtobuf.Google_Protobuf_Duration? = nil
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
@@ -291,7 +303,7 @@ nonisolated extension Dossier_V1_Actor: SwiftProtobuf.Message, SwiftProtobuf._Me
 
 nonisolated extension Dossier_V1_ErrorDetail: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ErrorDetail"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}reason\0\u{1}field\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}reason\0\u{1}field\0\u{3}retry_delay\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -301,24 +313,33 @@ nonisolated extension Dossier_V1_ErrorDetail: SwiftProtobuf.Message, SwiftProtob
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.reason) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.field) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._retryDelay) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.reason.isEmpty {
       try visitor.visitSingularStringField(value: self.reason, fieldNumber: 1)
     }
     if !self.field.isEmpty {
       try visitor.visitSingularStringField(value: self.field, fieldNumber: 2)
     }
+    try { if let v = self._retryDelay {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Dossier_V1_ErrorDetail, rhs: Dossier_V1_ErrorDetail) -> Bool {
     if lhs.reason != rhs.reason {return false}
     if lhs.field != rhs.field {return false}
+    if lhs._retryDelay != rhs._retryDelay {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

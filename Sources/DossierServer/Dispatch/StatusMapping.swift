@@ -1,4 +1,6 @@
 import DossierCore
+import DossierTransport
+import DossierStore
 import DossierProto
 import DossierWire
 import SwiftProtobuf
@@ -33,6 +35,10 @@ enum StatusMapping {
             return (make(.invalidArgument, error.description, reason: "INVALID_PAYLOAD"), false)
         case is CancellationError:
             return (make(.cancelled, "call cancelled"), false)
+        case is StoreBusyError:
+            var status = Ttrpc_Response.busy(retryAfter: .seconds(1)).status
+            status.message = "the server is busy; retry later"
+            return (status, false)
         default:
             return (make(.internal, "internal error"), true)
         }

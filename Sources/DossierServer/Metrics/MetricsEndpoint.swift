@@ -11,11 +11,16 @@ final class MetricsEndpoint: Sendable {
     let calls: CallMetrics
     let transport: @Sendable () -> (open: Int, counters: TransportCounters.Snapshot)
     let store: DossierStore
+    let inflight: @Sendable () -> (bytes: Int, waiting: Int)
 
-    init(calls: CallMetrics, transport: @escaping @Sendable () -> (open: Int, counters: TransportCounters.Snapshot), store: DossierStore) {
+    init(
+        calls: CallMetrics, transport: @escaping @Sendable () -> (open: Int, counters: TransportCounters.Snapshot), store: DossierStore,
+        inflight: @escaping @Sendable () -> (bytes: Int, waiting: Int)
+    ) {
         self.calls = calls
         self.transport = transport
         self.store = store
+        self.inflight = inflight
     }
 
     /// Binds and serves until the channel is closed; returns the listening channel.
@@ -36,6 +41,11 @@ final class MetricsEndpoint: Sendable {
         var text = ""
         calls.render(into: &text)
         let (open, counters) = transport()
+        let (inflightBytes, admissionsWaiting) = inflight()
+        text += "# HELP dossier_inflight_bytes Bytes of requests admitted and not yet answered (the in-flight budget in use).\n"
+        text += "# TYPE dossier_inflight_bytes gauge\ndossier_inflight_bytes \(inflightBytes)\n"
+        text += "# HELP dossier_admissions_waiting Requests read but waiting for room in the in-flight budget.\n"
+        text += "# TYPE dossier_admissions_waiting gauge\ndossier_admissions_waiting \(admissionsWaiting)\n"
         text += "# HELP dossier_connections_open Client connections open now.\n# TYPE dossier_connections_open gauge\n"
         text += "dossier_connections_open \(open)\n"
         text += "# HELP dossier_connections_accepted_total Connections accepted.\n# TYPE dossier_connections_accepted_total counter\n"

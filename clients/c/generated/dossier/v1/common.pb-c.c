@@ -200,7 +200,7 @@ const ProtobufCMessageDescriptor dossier__v1__actor__descriptor =
   (ProtobufCMessageInit) dossier__v1__actor__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor dossier__v1__error_detail__field_descriptors[2] =
+static const ProtobufCFieldDescriptor dossier__v1__error_detail__field_descriptors[3] =
 {
   {
     "reason",
@@ -226,15 +226,28 @@ static const ProtobufCFieldDescriptor dossier__v1__error_detail__field_descripto
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "retry_delay",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Dossier__V1__ErrorDetail, retry_delay),
+    &google__protobuf__duration__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned dossier__v1__error_detail__field_indices_by_name[] = {
   1,   /* field[1] = field */
   0,   /* field[0] = reason */
+  2,   /* field[2] = retry_delay */
 };
 static const ProtobufCIntRange dossier__v1__error_detail__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor dossier__v1__error_detail__descriptor =
 {
@@ -244,7 +257,7 @@ const ProtobufCMessageDescriptor dossier__v1__error_detail__descriptor =
   "Dossier__V1__ErrorDetail",
   "dossier.v1",
   sizeof(Dossier__V1__ErrorDetail),
-  2,
+  3,
   dossier__v1__error_detail__field_descriptors,
   dossier__v1__error_detail__field_indices_by_name,
   1,  dossier__v1__error_detail__number_ranges,
