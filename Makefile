@@ -5,7 +5,7 @@ DATA       ?= ./data
 PORT       ?= 7443
 BIN        := .build/debug
 
-.PHONY: all deps build release certs run test test-interop crash-test fuzz bench check-runtime-deps image image-test check-generated generate clean
+.PHONY: all deps build release certs run test test-interop crash-test fuzz bench soak check-runtime-deps image image-test check-generated generate clean
 
 all: build
 
@@ -72,6 +72,11 @@ image-test: certs
 ## Every BENCHMARKS.md figure with its limits in one run (SCALE=100000 adds the scale figures).
 bench: release
 	bash scripts/bench-all.sh
+
+## Issue 19's soak: saturation phases while the server's memory is sampled (BENCHMARKS.md);
+## SOAK_MINUTES (default 7) sets its length.
+soak: release certs
+	bash scripts/soak.sh .build/release
 
 ## libFuzzer harnesses (Fuzz/README.md): each runs FUZZ_SECONDS (default 60) from the seed corpus.
 FUZZ_SECONDS ?= 60

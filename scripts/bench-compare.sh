@@ -29,7 +29,9 @@ bash scripts/dev-keys.sh "$work/keys" >/dev/null
 start() {  # start BIN_DIR
   local bin=$1 extra=()
   rm -rf "$work/data" "$work/keystore"
-  "$bin/dossierd" serve --help 2>&1 | grep -q -- '--key-store' && extra=(--key-store "$work/keystore")
+  # (the help is read whole first: grep -q closing the pipe early would fail it under pipefail)
+  local help; help=$("$bin/dossierd" serve --help 2>&1 || true)
+  [[ $help == *--key-store* ]] && extra=(--key-store "$work/keystore")
   "$bin/dossierd" --port "$port" --metrics-port 0 --log-level error --data-dir "$work/data" "${extra[@]}" \
     --master-key "$work/keys/master.key" --log-signing-key "$work/keys/log-signing.key" \
     --cert certs/dev/server.pem --key certs/dev/server.key --client-ca certs/dev/ca.pem >"$work/server.log" 2>&1 &

@@ -137,7 +137,7 @@ public final class DossierServer: Service {
         revocations.onChange { [weak transport] in transport?.closeRevokedConnections() }
         self.metricsEndpoint = MetricsEndpoint(
             calls: callMetrics, transport: { (transport.connectionCount, transport.counters.snapshot) }, store: store,
-            inflight: { (transport.budget.inUse, transport.budget.waiting) })
+            inflight: { (transport.budget.inUse, transport.budget.waiting, transport.budget.limit) })
     }
 
     /// Reloads the configured CRL (SIGHUP); the one in force stays on error.

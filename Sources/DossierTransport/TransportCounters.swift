@@ -65,6 +65,10 @@ public final class TransportCounters: Sendable {
     static func reason(_ error: any Error) -> String {
         if let error = error as? NIOSSLError {
             switch error {
+            // BoringSSL refuses a TLS 1.3 peer certificate whose keyUsage leaves out
+            // digitalSignature while parsing it, before our verifier (alert illegal_parameter):
+            // counted with the other usage refusals.
+            case .handshakeFailed(let underlying) where "\(underlying)".contains("KEY_USAGE_BIT_INCORRECT"): return "certificate_usage"
             case .handshakeFailed: return "handshake_failed"
             case .uncleanShutdown: return "unclean_shutdown"
             default: return "tls_error"

@@ -81,17 +81,24 @@ struct CallLoad {
                             }
                             let began = ContinuousClock.now
                             var failed = false
+                            var busy = false
                             do {
                                 try await Calls.call(
                                     operation, byRole[operation.role]!, worker: worker, sequence: sequence,
                                     prepared: prepared, payloads: payloads, patient: patient)
+                            } catch let error as RPCStatusError where error.reason == "SERVER_BUSY" {
+                                // As a well-behaved client: come back later (the server says 1 s).
+                                busy = true
+                                try? await Task.sleep(for: .milliseconds(500))
                             } catch {
                                 failed = true
                             }
                             sequence += 1
                             let finished = ContinuousClock.now
                             guard measuring, finished <= end else { continue }
-                            if failed {
+                            if busy {
+                                results[operation, default: .init()].busy += 1
+                            } else if failed {
                                 results[operation, default: .init()].errors += 1
                             } else {
                                 results[operation, default: .init()].latenciesMicros.append(Measurement.micros(finished - began))

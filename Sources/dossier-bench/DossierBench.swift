@@ -5,7 +5,8 @@ import Foundation
 /// The load generator (BENCHMARKS.md): N mutual-TLS connections with M calls in flight each
 /// running a weighted mix for a fixed duration after a warm-up (or a fixed number of calls);
 /// prints calls/s, MB/s and latency percentiles per operation, each followed by one JSON line.
-/// Also a handshake mode (a new connection per call) and a large-document mode. Numbers only:
+/// Also a handshake mode (a new connection per call), a large-document mode and a soak mode
+/// (saturation phases while the server's memory is sampled). Numbers only:
 /// nothing here asserts a time.
 @main
 struct DossierBench: AsyncParsableCommand {
@@ -15,7 +16,7 @@ struct DossierBench: AsyncParsableCommand {
 
     @Option(help: "Server host:port.") var server = "127.0.0.1:7443"
     @Option(help: "Directory of the development certificates (certs/make-dev-certs.sh).") var certs = "certs/dev"
-    @Option(help: "calls (a mix on long-lived connections), load (bulk records and documents, see --population), handshake (new connection per call), large-document (upload then download), tls-stream (the same size over a plain mutual-TLS stream in this process: the ceiling for large-document).")
+    @Option(help: "calls (a mix on long-lived connections), load (bulk records and documents, see --population), handshake (new connection per call), large-document (upload then download), soak (saturation phases with memory sampled from --metrics), tls-stream (the same size over a plain mutual-TLS stream in this process: the ceiling for large-document).")
     var mode = "calls"
     @Option(help: "Connections (handshake mode: concurrent workers).") var connections = 16
     @Option(help: "Calls in flight per connection.") var inFlight = 8
@@ -32,6 +33,11 @@ struct DossierBench: AsyncParsableCommand {
     @Option(help: "Large-document mode: size in MiB.") var largeSize = 64
     @Option(help: "Large-document mode: 1 MiB ranges in flight while downloading.") var window = 8
     @Option(help: "Large-document mode: chunks in flight while uploading (1: one at a time).") var uploadWindow = 4
+    @Option(help: "Soak mode: the server's metrics endpoint host:port (dossierd --metrics-port), sampled for memory and descriptors.")
+    var metrics = "127.0.0.1:9464"
+    @Option(help: "Soak mode: seconds each phase lasts.") var phaseSeconds: Double = 30
+    @Option(help: "Soak mode: seconds between samples.") var sampleSeconds: Double = 3
+    @Option(help: "Soak mode: connections of the flood phase (4 calls in flight each).") var floodConnections = 256
 
     func run() async throws {
         guard let colon = server.lastIndex(of: ":"), let port = Int(server[server.index(after: colon)...]) else {
@@ -69,6 +75,13 @@ struct DossierBench: AsyncParsableCommand {
         case "large-document":
             try await LargeDocument(target: target, size: largeSize << 20, window: window, uploadWindow: uploadWindow)
                 .run(report: Report(setting: ["size_mib": "\(largeSize)", "window": "\(window)", "upload_window": "\(uploadWindow)"]))
+        case "soak":
+            guard phaseSeconds > 0, phaseSeconds <= 86_400, sampleSeconds >= 0.1, sampleSeconds <= 3_600, (1...4_000).contains(floodConnections)
+            else { throw ValidationError("soak needs 0 < --phase-seconds ≤ 86400, 0.1 ≤ --sample-seconds ≤ 3600, 1 ≤ --flood-connections ≤ 4000") }
+            try await Soak(
+                target: target, metrics: try MetricsScrape(metrics), phaseSeconds: phaseSeconds, sampleSeconds: sampleSeconds,
+                floodConnections: floodConnections
+            ).run()
         case "tls-stream":
             try await TLSStream(certs: certs, size: largeSize << 20).run(report: Report(setting: ["size_mib": "\(largeSize)"]))
         default:

@@ -1,3 +1,4 @@
+import Crypto
 import DossierClient
 import Foundation
 import SwiftProtobuf
@@ -10,6 +11,7 @@ enum Operation: String, CaseIterable, Sendable {
     case deposit4k = "deposit-4k"
     case deposit64k = "deposit-64k"
     case deposit1m = "deposit-1m"
+    case upload8m = "upload-8m"
     case getDocument = "get-document"
     case read4k = "read-4k"
     case readContent = "read-content"
@@ -32,6 +34,7 @@ enum Operation: String, CaseIterable, Sendable {
         case .deposit4k, .read4k: 4 << 10
         case .deposit64k, .readContent: 64 << 10
         case .deposit1m: 1 << 20
+        case .upload8m: 8 << 20
         default: 0
         }
     }
@@ -54,6 +57,7 @@ enum Operation: String, CaseIterable, Sendable {
         case .openRecord: "OpenRecord of a new patient: record + chained log entry, one synced batch"
         case .getRecord: "GetRecord of one hot record by every worker, a synced log entry each"
         case .deposit4k, .deposit64k, .deposit1m: "DepositDocument (sealed content, indexes, log entry, notification), one synced batch"
+        case .upload8m: "an 8 MiB document by CreateUpload, 8 chunks of 1 MiB in flight at once, CompleteUpload"
         case .getDocument: "GetDocument metadata, logged durably"
         case .read4k: "ReadDocumentContent of a whole 4 KiB document, logged durably"
         case .readContent: "ReadDocumentContent of 64 KiB of a 1 MiB document, logged durably"
@@ -184,6 +188,9 @@ enum Calls {
                 $0.submission = submission("bench-\(ProcessInfo.processInfo.processIdentifier)-\(worker)-\(sequence)")
                 $0.content = payloads.content(operation.payloadBytes)
             })
+        case .upload8m:
+            try await upload(client, patient: patient, name: "up-\(ProcessInfo.processInfo.processIdentifier)-\(worker)-\(sequence)",
+                             content: payloads.content(operation.payloadBytes), sha256: payloads.sha256(operation.payloadBytes))
         case .getDocument:
             _ = try await client.documents.getDocument(.with {
                 $0.patientID = patient
@@ -220,13 +227,44 @@ enum Calls {
     }
 }
 
-/// Deposit contents, made once (the client copies none per call).
+extension Calls {
+    /// One resumable upload with all its chunks in flight at once (the server applies them in
+    /// offset order), then completed.
+    static func upload(_ client: DossierClient, patient: String, name: String, content: Data, sha256: Data) async throws {
+        let created = try await client.documents.createUpload(.with {
+            $0.patientID = patient
+            $0.submission = submission(name)
+            $0.declaredSize = UInt64(content.count)
+            $0.expectedSha256 = sha256
+        })
+        let chunk = Int(created.upload.maxChunkSize == 0 ? 1 << 20 : created.upload.maxChunkSize)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for start in stride(from: 0, to: content.count, by: chunk) {
+                group.addTask {
+                    _ = try await client.documents.uploadChunk(.with {
+                        $0.uploadID = created.upload.uploadID
+                        $0.offset = UInt64(start)
+                        $0.data = content[start..<min(content.count, start + chunk)]
+                    })
+                }
+            }
+            try await group.waitForAll()
+        }
+        _ = try await client.documents.completeUpload(.with { $0.uploadID = created.upload.uploadID })
+    }
+}
+
+/// Deposit and upload contents, made once (the client copies none per call).
 struct Payloads: Sendable {
-    private let bySize: [Int: Data]
+    private let bySize: [Int: (content: Data, sha256: Data)]
 
     init() {
-        bySize = Dictionary(uniqueKeysWithValues: [4 << 10, 64 << 10, 1 << 20].map { ($0, Calls.content($0, seed: 3)) })
+        bySize = Dictionary(uniqueKeysWithValues: [4 << 10, 64 << 10, 1 << 20, 8 << 20].map { size in
+            let content = Calls.content(size, seed: 3)
+            return (size, (content, Data(SHA256.hash(data: content))))
+        })
     }
 
-    func content(_ size: Int) -> Data { bySize[size] ?? Data(count: size) }
+    func content(_ size: Int) -> Data { bySize[size]?.content ?? Data(count: size) }
+    func sha256(_ size: Int) -> Data { bySize[size]?.sha256 ?? Data(SHA256.hash(data: Data(count: size))) }
 }

@@ -4,11 +4,14 @@ import Foundation
 struct Measurement: Sendable {
     var latenciesMicros: [Double] = []
     var errors = 0
+    /// Calls answered RESOURCE_EXHAUSTED SERVER_BUSY (not executed; the worker waited and went on).
+    var busy = 0
     var bytesPerCall = 0
 
     mutating func merge(_ other: Measurement) {
         latenciesMicros += other.latenciesMicros
         errors += other.errors
+        busy += other.busy
         bytesPerCall = max(bytesPerCall, other.bytesPerCall)
     }
 
@@ -31,6 +34,7 @@ struct Report {
             name, rate, unit, percentile(0.5), percentile(0.9), percentile(0.99), sorted.last ?? 0)
         if measurement.bytesPerCall > 0 { line += String(format: ", %.1f MB/s", megabytes) }
         if measurement.errors > 0 { line += ", \(measurement.errors) errors" }
+        if measurement.busy > 0 { line += ", \(measurement.busy) busy" }
         Swift.print(line)
         var fields: [(String, String)] = [("operation", quoted(name))]
         fields += setting.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
@@ -38,7 +42,7 @@ struct Report {
             ("\(unit)_per_s", "\(Int(rate))"), ("mb_per_s", String(format: "%.1f", megabytes)),
             ("p50_us", "\(Int(percentile(0.5)))"), ("p90_us", "\(Int(percentile(0.9)))"),
             ("p99_us", "\(Int(percentile(0.99)))"), ("max_us", "\(Int(sorted.last ?? 0))"),
-            ("count", "\(sorted.count)"), ("errors", "\(measurement.errors)"),
+            ("count", "\(sorted.count)"), ("errors", "\(measurement.errors)"), ("busy", "\(measurement.busy)"),
         ]
         Swift.print("{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}")
     }

@@ -42,6 +42,28 @@ import Testing
         await server.stop()
     }
 
+    /// A keyUsage without digitalSignature: BoringSSL refuses it while parsing the Certificate
+    /// message, before Dossier's verifier, with alert illegal_parameter (47) — PROTOCOL.md 2.1
+    /// says so — and the server counts it as a usage refusal.
+    @Test func aKeyUsageWithoutDigitalSignatureIsRefusedAndCountedAsAUsageRefusal() async throws {
+        let server = try await TestServer(metrics: true)
+        let files = try server.pki.clientFiles(kind: "professional", id: "gp-ku", profession: "gp", digitalSignature: false)
+        // (swift-nio-ssl's own client refuses to present such a certificate: OpenSSL's does.)
+        let printed = try await Self.openSSLHealthCall(server, files)
+        #expect(printed.contains("illegal parameter"), "\(printed)")
+        #expect(!printed.contains(DossierServer.version))
+        // The server counts the failure as its TLS handler closes, maybe after the client saw the alert.
+        var counted = 0
+        for _ in 0..<50 {
+            counted = try await Self.handshakeFailures(server, reason: "certificate_usage")
+            if counted == 1 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let text = try await Self.metricsText(server)
+        #expect(counted == 1, "\(text)")
+        await server.stop()
+    }
+
     @Test func aRevokedCertificateIsRefusedAtTheHandshakeAndItsOpenConnectionsAreClosed() async throws {
         let server = try await TestServer(metrics: true)
         let helpdesk = try await server.connect(kind: "operator", id: "op-1")
@@ -142,6 +164,12 @@ import Testing
         output.fileHandleForReading.readabilityHandler = nil
         printed.append(output.fileHandleForReading.readDataToEndOfFile())
         return printed.text
+    }
+
+    static func metricsText(_ server: TestServer) async throws -> String {
+        let port = try #require(server.server.metricsAddress?.port)
+        let (data, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/metrics")!)
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").filter { $0.contains("handshake") }.joined(separator: "\n")
     }
 
     /// The `dossier_handshake_failures_total` counters, summed (or for one reason).

@@ -90,6 +90,21 @@ import Testing
         await server.stop()
     }
 
+    /// PROTOCOL.md 5.2: `status` is always present, on success too (an empty message: `0a 00`).
+    @Test func aSuccessfulAnswerCarriesAnEmptyStatus() async throws {
+        let server = try await TestServer()
+        let client = try await server.connect(kind: "operator", id: "op-1")
+        var request = Ttrpc_Request()
+        request.service = "dossier.v1.Health"
+        request.method = "Check"
+        let response = try await client.connection.send(request)
+        #expect(response.hasStatus && response.status.code == 0)
+        let bytes: [UInt8] = try response.serializedBytes()
+        #expect(Array(bytes.prefix(2)) == [0x0a, 0x00])
+        await client.close()
+        await server.stop()
+    }
+
     @Test func garbagePayloadIsInvalidArgument() async throws {
         let server = try await TestServer()
         let client = try await server.connect(kind: "operator", id: "op-1")

@@ -48,12 +48,13 @@ public final class TestPKI: Sendable {
     }
 
     /// A client certificate following the profile: URI SAN `urn:dossier:<kind>:<id>`,
-    /// OU = profession, O = organisation, CN = name. `validity` and `usages` break the profile
-    /// for handshake tests (expired, not yet valid, no clientAuth).
+    /// OU = profession, O = organisation, CN = name. `validity`, `usages` and `digitalSignature`
+    /// break the profile for handshake tests (expired, not yet valid, no clientAuth, a keyUsage
+    /// without digitalSignature).
     public func clientFiles(
         kind: String, id: String, profession: String? = nil, organisation: String? = nil,
         name: String = "Test Person", uris: [String]? = nil,
-        validity: ClosedRange<Date>? = nil, usages: [ExtendedKeyUsage.Usage] = [.clientAuth]
+        validity: ClosedRange<Date>? = nil, usages: [ExtendedKeyUsage.Usage] = [.clientAuth], digitalSignature: Bool = true
     ) throws -> TLSFiles {
         let key = P256.Signing.PrivateKey()
         let subject = try DistinguishedName {
@@ -66,7 +67,7 @@ public final class TestPKI: Sendable {
             key: key, subject: subject,
             extensions: try Certificate.Extensions {
                 Critical(BasicConstraints.notCertificateAuthority)
-                Critical(KeyUsage(digitalSignature: true))
+                Critical(digitalSignature ? KeyUsage(digitalSignature: true) : KeyUsage(keyEncipherment: true))
                 try ExtendedKeyUsage(usages)
                 SubjectAlternativeNames(names)
             },

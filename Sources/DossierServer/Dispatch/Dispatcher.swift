@@ -105,6 +105,8 @@ public struct Dispatcher: TTRPCService {
         var failureMetadata: Logger.Metadata?
         do {
             var success = Ttrpc_Response()
+            // Present even when OK (PROTOCOL.md 5.2: an empty message, `0a 00`).
+            success.status = Google_Rpc_Status()
             success.payload = try await CallInfo.$requestID.withValue(sentRequestID ?? "") {
                 try await method.handle(request.payload, context)
             }

@@ -11,11 +11,11 @@ final class MetricsEndpoint: Sendable {
     let calls: CallMetrics
     let transport: @Sendable () -> (open: Int, counters: TransportCounters.Snapshot)
     let store: DossierStore
-    let inflight: @Sendable () -> (bytes: Int, waiting: Int)
+    let inflight: @Sendable () -> (bytes: Int, waiting: Int, limit: Int)
 
     init(
         calls: CallMetrics, transport: @escaping @Sendable () -> (open: Int, counters: TransportCounters.Snapshot), store: DossierStore,
-        inflight: @escaping @Sendable () -> (bytes: Int, waiting: Int)
+        inflight: @escaping @Sendable () -> (bytes: Int, waiting: Int, limit: Int)
     ) {
         self.calls = calls
         self.transport = transport
@@ -41,7 +41,9 @@ final class MetricsEndpoint: Sendable {
         var text = ""
         calls.render(into: &text)
         let (open, counters) = transport()
-        let (inflightBytes, admissionsWaiting) = inflight()
+        let (inflightBytes, admissionsWaiting, inflightLimit) = inflight()
+        text += "# HELP dossier_inflight_budget_bytes The in-flight budget (--max-inflight-bytes).\n"
+        text += "# TYPE dossier_inflight_budget_bytes gauge\ndossier_inflight_budget_bytes \(inflightLimit)\n"
         text += "# HELP dossier_inflight_bytes Bytes of requests admitted and not yet answered (the in-flight budget in use).\n"
         text += "# TYPE dossier_inflight_bytes gauge\ndossier_inflight_bytes \(inflightBytes)\n"
         text += "# HELP dossier_admissions_waiting Requests read but waiting for room in the in-flight budget.\n"
