@@ -66,12 +66,16 @@ public final class DossierServer: Service {
         let purge = PurgeService(repository: store, clock: clock)
         let notificationService = NotificationService(repository: store, clock: clock)
         let revocations: Revocations
+        let authorities: ClientAuthorities
         do {
-            let authorities = configuration.crlPath == nil
-                ? [] : try NIOSSLCertificate.fromPEMFile(configuration.transport.tls.trustRoots).map {
-                    try Certificate(derEncoded: try $0.toDERBytes())
-                }
-            revocations = try Revocations(store: store, crlPath: configuration.crlPath, authorities: authorities)
+            authorities = try ClientAuthorities(path: configuration.transport.tls.trustRoots)
+        } catch {
+            store.close()
+            try? group.syncShutdownGracefully()
+            throw ServerStartupError("\(error)")
+        }
+        do {
+            revocations = try Revocations(store: store, crlPath: configuration.crlPath, authorities: authorities.certificates)
         } catch {
             store.close()
             try? group.syncShutdownGracefully()
@@ -115,7 +119,7 @@ public final class DossierServer: Service {
         self.dispatcher = dispatcher
         do {
             transport = try TTRPCServer(
-                configuration: configuration.transport, service: dispatcher, group: group,
+                configuration: configuration.transport, service: dispatcher, group: group, authorities: authorities,
                 isRevoked: { revocations.isRevoked(serialBytes: $0) })
         } catch {
             store.close()

@@ -1,3 +1,4 @@
+import DossierCore
 import Foundation
 
 /// The one reader of secret key files (the master key, the log-signing key): 64 hex digits
@@ -24,27 +25,10 @@ public enum KeyFile {
             throw KeyFileError("cannot read \(what) file \(path): permission denied")
         }
         let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        let digits = Array(text.utf8)
-        guard digits.count == 64 else { throw KeyFileError("\(what) file \(path) must hold 64 hex digits") }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(32)
-        for index in stride(from: 0, to: 64, by: 2) {
-            guard let high = nibble(digits[index]), let low = nibble(digits[index + 1]) else {
-                throw KeyFileError("\(what) file \(path) must hold 64 hex digits")
-            }
-            bytes.append(high << 4 | low)
+        guard text.utf8.count == 64, let bytes = [UInt8](hex: text) else {
+            throw KeyFileError("\(what) file \(path) must hold 64 hex digits")
         }
         return bytes
-    }
-
-    /// The byte of a hex digit, either case.
-    static func nibble(_ digit: UInt8) -> UInt8? {
-        switch digit {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 }
 

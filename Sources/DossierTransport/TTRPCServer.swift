@@ -38,12 +38,14 @@ public final class TTRPCServer<Service: TTRPCService>: Sendable {
 
     /// Builds the TLS context now, so bad certificates fail at start-up with a clear message.
     ///
-    /// `isRevoked` is asked about the serial number of every certificate of a client's verified
+    /// `authorities` is the client CA bundle already read (else it is read from
+    /// `configuration.tls.trustRoots`). `isRevoked` is asked about the serial number of every certificate of a client's verified
     /// chain during the handshake (ClientCertificateVerifier); a revoked one fails it.
     public init(
         configuration: ServerTransportConfiguration, service: Service, group: any EventLoopGroup,
-        isRevoked: @escaping @Sendable (_ serial: [UInt8]) -> Bool = { _ in false }
+        authorities: ClientAuthorities? = nil, isRevoked: @escaping @Sendable (_ serial: [UInt8]) -> Bool = { _ in false }
     ) throws {
+        let authorities = try authorities ?? ClientAuthorities(path: configuration.tls.trustRoots)
         self.configuration = configuration
         self.service = service
         self.group = group
@@ -52,8 +54,8 @@ public final class TTRPCServer<Service: TTRPCService>: Sendable {
             limit: configuration.limits.maxInflightBytes,
             maxWait: .nanoseconds(configuration.limits.maxAdmissionWait.components.seconds * 1_000_000_000
                 + configuration.limits.maxAdmissionWait.components.attoseconds / 1_000_000_000))
-        self.sslContext = try TLSContexts.server(configuration.tls, allowTLS12: configuration.allowTLS12)
-        self.verifier = ClientCertificateVerifier(roots: try TLSContexts.clientAuthorities(configuration.tls), isRevoked: isRevoked)
+        self.sslContext = try TLSContexts.server(configuration.tls, authorities: authorities, allowTLS12: configuration.allowTLS12)
+        self.verifier = ClientCertificateVerifier(roots: authorities.certificates, isRevoked: isRevoked)
     }
 
     /// Binds and starts accepting. Returns the bound address (useful with port 0).

@@ -105,7 +105,7 @@ public struct AccessMatrixFile: Sendable {
     }
 
     private static func hex(_ bytes: [UInt8]) -> String {
-        SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        SHA256.hash(data: bytes).hex
     }
 }
 

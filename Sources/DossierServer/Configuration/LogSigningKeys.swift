@@ -13,7 +13,7 @@ public struct LogSigningKeys: LogSigner {
     public init(privateKey: Curve25519.Signing.PrivateKey, validFrom: Date) {
         self.privateKey = privateKey
         let publicKey = [UInt8](privateKey.publicKey.rawRepresentation)
-        currentKeyID = "ed25519-" + SHA256.hash(data: publicKey).prefix(8).map { String(format: "%02x", $0) }.joined()
+        currentKeyID = "ed25519-" + SHA256.hash(data: publicKey).prefix(8).hex
         keys = [LogSigningKey(keyID: currentKeyID, algorithm: "ed25519", publicKey: publicKey, validFrom: validFrom, validUntil: nil)]
     }
 

@@ -1,4 +1,5 @@
 import Crypto
+import DossierCore
 import Foundation
 
 /// The one-way digest of presence codes: SHA-256, lower-case hex. A code has ~40 bits of
@@ -6,6 +7,6 @@ import Foundation
 /// backups and disk images in readable form, and codes live at most an hour.
 enum PresenceCodeDigest {
     @Sendable static func sha256(_ code: String) -> String {
-        SHA256.hash(data: Data(code.utf8)).map { String(format: "%02x", $0) }.joined()
+        SHA256.hash(data: Data(code.utf8)).hex
     }
 }

@@ -103,13 +103,6 @@ final class Revocations: Sendable {
         var digits = text.lowercased().filter { $0 != ":" && !$0.isWhitespace }
         guard !digits.isEmpty, digits.count <= 128, digits.allSatisfy(\.isHexDigit) else { return nil }
         if digits.count % 2 == 1 { digits = "0" + digits }
-        var bytes: [UInt8] = []
-        var index = digits.startIndex
-        while index < digits.endIndex {
-            let next = digits.index(index, offsetBy: 2)
-            bytes.append(UInt8(digits[index..<next], radix: 16)!)
-            index = next
-        }
-        return CertificateProfile.serial(bytes)
+        return [UInt8](hex: digits).map(CertificateProfile.serial)
     }
 }
