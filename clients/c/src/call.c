@@ -189,7 +189,9 @@ static void service_invoke(ProtobufCService *service, unsigned method_index,
         input->descriptor != d->methods[method_index].input) {
         dossier_error_set(&err, DOSSIER_ERR_INVALID, DOSSIER_CODE_INVALID_ARGUMENT,
                           "invalid method index or input message for %s", d->name);
+        pthread_mutex_lock(&s->client->mutex);
         dossier_set_last_error(s->client, &err);
+        pthread_mutex_unlock(&s->client->mutex);
     } else {
         const ProtobufCMethodDescriptor *m = &d->methods[method_index];
         dossier_client_call(s->client, d->name, m->name, input, m->output, &resp,

@@ -44,7 +44,7 @@ static int connect_now(dossier_client *c, dossier_error *err)
                                      c->connect_timeout_ms, err);
 }
 
-dossier_client *dossier_client_new(const dossier_config *config, dossier_error *err)
+static dossier_client *client_new(const dossier_config *config, dossier_error *err)
 {
     dossier_error_clear(err);
     if (config == NULL || config->host == NULL || config->host[0] == '\0') {
@@ -83,6 +83,17 @@ dossier_client *dossier_client_new(const dossier_config *config, dossier_error *
         client_destroy(c);
         return NULL;
     }
+    return c;
+}
+
+dossier_client *dossier_client_new(const dossier_config *config, dossier_error *err)
+{
+    /* No client to keep the outcome in: dossier_client_last_error(NULL) gives it. */
+    dossier_error local;
+    if (err == NULL)
+        err = &local;
+    dossier_client *c = client_new(config, err);
+    dossier_set_last_error(NULL, err);
     return c;
 }
 
@@ -144,7 +155,11 @@ int dossier_client_call_opts(dossier_client *client, const char *service, const 
         resp_desc == NULL || resp == NULL) {
         dossier_error_set(err, DOSSIER_ERR_INVALID, DOSSIER_CODE_INVALID_ARGUMENT,
                           "dossier_client_call: a required argument is NULL");
+        if (client != NULL)
+            pthread_mutex_lock(&client->mutex);
         dossier_set_last_error(client, err);
+        if (client != NULL)
+            pthread_mutex_unlock(&client->mutex);
         return -1;
     }
     dossier_call_options defaults;
@@ -152,10 +167,10 @@ int dossier_client_call_opts(dossier_client *client, const char *service, const 
     pthread_mutex_lock(&client->mutex);
     int rc = dossier_call_locked(client, service, method, req, resp_desc, resp,
                                  opts != NULL ? opts : &defaults, err);
-    pthread_mutex_unlock(&client->mutex);
     if (rc != 0 && err->kind == DOSSIER_OK) /* never report a failure as OK */
         dossier_error_set(err, DOSSIER_ERR_PROTOCOL, DOSSIER_CODE_INTERNAL, "call failed");
     dossier_set_last_error(client, err);
+    pthread_mutex_unlock(&client->mutex);
     return rc;
 }
 

@@ -144,23 +144,20 @@ const char *dossier_error_format(const dossier_error *err, char *buf, size_t siz
     return buf;
 }
 
-/* The calling thread's last call: which client, and its outcome. */
-static _Thread_local const dossier_client *last_client;
-static _Thread_local dossier_error last_error;
+/* Outcomes where no client exists (a failed dossier_client_new, a call on NULL): per thread.
+ * Calls on a client keep theirs in the client. */
+static _Thread_local dossier_error no_client_error;
 
-void dossier_set_last_error(const dossier_client *client, const dossier_error *err)
+void dossier_set_last_error(dossier_client *client, const dossier_error *err)
 {
-    last_client = client;
+    dossier_error *slot = client != NULL ? &client->last_error : &no_client_error;
     if (err != NULL)
-        last_error = *err;
+        *slot = *err;
     else
-        dossier_error_clear(&last_error);
+        dossier_error_clear(slot);
 }
 
 const dossier_error *dossier_client_last_error(const dossier_client *client)
 {
-    static const dossier_error none = {DOSSIER_OK, 0, 0, "", "", ""};
-    if (client == NULL || client != last_client)
-        return &none;
-    return &last_error;
+    return client != NULL ? &client->last_error : &no_client_error;
 }

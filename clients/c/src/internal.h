@@ -40,7 +40,10 @@ void dossier_error_append_openssl(dossier_error *err);
 /* Fills err from a google.rpc.Status (NULL = OK). Returns 0 when the status is OK. */
 struct Google__Rpc__Status;
 int dossier_error_from_status(dossier_error *err, const struct Google__Rpc__Status *status);
-void dossier_set_last_error(const dossier_client *client, const dossier_error *err);
+/* Records the outcome of a call for dossier_client_last_error(): in the client (the caller
+ * holds its mutex) or, when there is no client (NULL; a failed dossier_client_new), in the
+ * calling thread's own slot. err NULL = OK. */
+void dossier_set_last_error(dossier_client *client, const dossier_error *err);
 
 /* --- transport.c: one TLS connection over a non-blocking socket --- */
 typedef struct dossier_transport {
@@ -120,6 +123,7 @@ struct dossier_client {
     uint64_t next_stream_id;     /* odd, increasing per connection; > UINT32_MAX: reconnect */
     dossier_service **services;
     size_t n_services;
+    dossier_error last_error;    /* outcome of the latest call on this client (under mutex) */
 };
 
 /* Connects if needed (after checking that an open connection is still alive). Caller holds

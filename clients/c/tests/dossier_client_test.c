@@ -229,6 +229,112 @@ static int test_stub_error_last_error(void)
     return rc;
 }
 
+static int health_check(dossier_client *c)
+{
+    Dossier__V1__CheckRequest req = DOSSIER__V1__CHECK_REQUEST__INIT;
+    Dossier__V1__CheckResponse *resp = NULL;
+    int rc = CALL(c, "dossier.v1.Health", "Check", req, x, dossier__v1__check_response__descriptor,
+                  &resp, NULL);
+    free_msg(resp);
+    return rc;
+}
+
+static int bad_get_record(dossier_client *c)
+{
+    Dossier__V1__GetRecordRequest req = DOSSIER__V1__GET_RECORD_REQUEST__INIT;
+    req.patient_id = "bad id!";
+    Dossier__V1__GetRecordResponse *resp = NULL;
+    int rc = CALL(c, "dossier.v1.Records", "GetRecord", req, x,
+                  dossier__v1__get_record_response__descriptor, &resp, NULL);
+    free_msg(resp);
+    return rc;
+}
+
+/* Regression (issue 16): the last error was one per thread, so a success on client B made
+ * client A's failure read as OK. */
+static int test_last_error_per_client(void)
+{
+    dossier_client *a = open_as("operator-helpdesk");
+    dossier_client *b = a != NULL ? open_as("professional-gp") : NULL;
+    int rc = a != NULL && b != NULL ? 0 : -1;
+    if (rc == 0 && dossier_client_last_error(a)->kind != DOSSIER_OK)
+        rc = fail("a new client's last error is not OK");
+    if (rc == 0 && bad_get_record(a) == 0)
+        rc = fail("GetRecord with a bad id succeeded on A");
+    if (rc == 0 && health_check(b) != 0)
+        rc = fail_err("Health.Check on B", dossier_client_last_error(b));
+    if (rc == 0)
+        rc = expect_status("A's last error after a success on B", -1,
+                           dossier_client_last_error(a), DOSSIER_CODE_INVALID_ARGUMENT,
+                           "INVALID_PATIENT_ID", "patient_id");
+    if (rc == 0 && dossier_client_last_error(b)->kind != DOSSIER_OK)
+        rc = fail_err("B's last error after its success", dossier_client_last_error(b));
+    /* The stub path, where the closure only sees NULL: A fails, then B succeeds. */
+    if (rc == 0) {
+        ProtobufCService *ra = dossier_client_service(a, &dossier__v1__records__descriptor);
+        ProtobufCService *hb = dossier_client_service(b, &dossier__v1__health__descriptor);
+        Dossier__V1__GetRecordRequest req = DOSSIER__V1__GET_RECORD_REQUEST__INIT;
+        req.patient_id = "bad id!";
+        struct record_result r = {0, 0};
+        struct stub_result h = {0, 0, ""};
+        Dossier__V1__CheckRequest check = DOSSIER__V1__CHECK_REQUEST__INIT;
+        if (ra == NULL || hb == NULL)
+            rc = fail("dossier_client_service returned NULL");
+        else {
+            health_check(a);
+            dossier__v1__records__get_record(ra, &req, on_record, &r);
+            dossier__v1__health__check(hb, &check, on_check, &h);
+            if (r.called != 1 || r.got_response || h.called != 1 || h.status < 0)
+                rc = fail("stubs: GetRecord on A called %d (response %d), Check on B %d (%d)",
+                          r.called, r.got_response, h.called, h.status);
+            else
+                rc = expect_status("A's last error after a stub success on B", -1,
+                                   dossier_client_last_error(a), DOSSIER_CODE_INVALID_ARGUMENT,
+                                   "INVALID_PATIENT_ID", "patient_id");
+        }
+    }
+    /* A success on A clears A's. */
+    if (rc == 0 && health_check(a) != 0)
+        rc = fail_err("Health.Check on A", dossier_client_last_error(a));
+    if (rc == 0 && dossier_client_last_error(a)->kind != DOSSIER_OK)
+        rc = fail_err("A's last error after its success", dossier_client_last_error(a));
+    dossier_client_free(b);
+    dossier_client_free(a);
+    return rc;
+}
+
+static int free_port(void);
+
+/* Without a client (a failed dossier_client_new), the outcome is the thread's:
+ * dossier_client_last_error(NULL). Calls on a client do not change it. */
+static int test_last_error_without_client(void)
+{
+    dossier_config cfg;
+    config_for(&cfg, "professional-gp");
+    int port = free_port();
+    if (port < 0)
+        return fail("no free port");
+    cfg.port = (uint16_t)port;
+    if (dossier_client_new(&cfg, NULL) != NULL)
+        return fail("connected to a closed port");
+    const dossier_error *e = dossier_client_last_error(NULL);
+    if (e->kind != DOSSIER_ERR_CONNECTION || e->grpc_code != DOSSIER_CODE_UNAVAILABLE)
+        return fail_err("last error of the failed creation", e);
+    dossier_client *c = open_as("operator-helpdesk");
+    if (c == NULL)
+        return -1;
+    int rc = 0;
+    if (dossier_client_last_error(NULL)->kind != DOSSIER_OK)
+        rc = fail_err("after a successful creation", dossier_client_last_error(NULL));
+    else if (bad_get_record(c) == 0)
+        rc = fail("GetRecord with a bad id succeeded");
+    else if (dossier_client_last_error(NULL)->kind != DOSSIER_OK)
+        rc = fail_err("a call on a client changed the no-client error",
+                      dossier_client_last_error(NULL));
+    dossier_client_free(c);
+    return rc;
+}
+
 static int test_many_calls_one_connection(void)
 {
     dossier_client *c = open_as("professional-nurse");
@@ -274,14 +380,16 @@ static void *thread_main(void *p)
             resp->status != DOSSIER__V1__SERVING_STATUS__SERVING_STATUS_SERVING)
             a->failures++;
         free_msg(resp);
-        /* Every other call fails; the last error is this thread's own. */
+        /* Every other call fails; its err is this thread's own (the client's last error is
+         * any thread's: not read here). */
         Dossier__V1__GetRecordRequest bad = DOSSIER__V1__GET_RECORD_REQUEST__INIT;
         bad.patient_id = "bad id!";
         Dossier__V1__GetRecordResponse *r2 = NULL;
-        dossier_client_call(a->client, "dossier.v1.Records", "GetRecord", &bad.base,
-                            &dossier__v1__get_record_response__descriptor,
-                            (ProtobufCMessage **)&r2, DOSSIER_TIMEOUT_DEFAULT, NULL);
-        if (strcmp(dossier_client_last_error(a->client)->reason, "INVALID_PATIENT_ID") != 0)
+        dossier_error bad_err;
+        if (dossier_client_call(a->client, "dossier.v1.Records", "GetRecord", &bad.base,
+                                &dossier__v1__get_record_response__descriptor,
+                                (ProtobufCMessage **)&r2, DOSSIER_TIMEOUT_DEFAULT, &bad_err) == 0 ||
+            strcmp(bad_err.reason, "INVALID_PATIENT_ID") != 0)
             a->bad_last_error++;
         free_msg(r2);
     }
@@ -307,7 +415,7 @@ static int test_threads_share_client(void)
     for (int i = 0; i < started; i++) {
         pthread_join(threads[i], NULL);
         if (args[i].failures != 0 || args[i].bad_last_error != 0)
-            rc = fail("thread %d: %d failed calls, %d wrong last errors", i, args[i].failures,
+            rc = fail("thread %d: %d failed calls, %d wrong errors", i, args[i].failures,
                       args[i].bad_last_error);
     }
     if (started != 4)
@@ -1623,6 +1731,8 @@ int main(int argc, char **argv)
     run("health: Health.Check (generic call)", test_health_check);
     run("health: Health.Check (protoc-c stub)", test_health_check_stub);
     run("stub: failure gives NULL and dossier_client_last_error", test_stub_error_last_error);
+    run("last error: per client (A's failure survives B's success)", test_last_error_per_client);
+    run("last error: without a client (failed creation) per thread", test_last_error_without_client);
     run("connection: 50 calls on one connection, request-id", test_many_calls_one_connection);
     run("threads: 4 threads share one client", test_threads_share_client);
     run("records: operator OpenRecord -> PENDING", test_operator_opens_record);

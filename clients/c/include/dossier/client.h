@@ -11,7 +11,8 @@
  *
  * Thread safety: a dossier_client may be shared between threads. It owns one TLS connection
  * and an internal mutex serializes calls: one call is on the wire at a time. For parallel
- * calls, use one client per thread. dossier_client_last_error() is per thread.
+ * calls, use one client per thread. dossier_client_last_error() is per client: with a shared
+ * client, another thread's call replaces it (there, use the err of dossier_client_call()).
  *
  * Timeouts: every call has a timeout (the client's default, or the one passed). It is sent to
  * the server as the ttrpc `timeout_nano` (the server answers DEADLINE_EXCEEDED when it passes)
@@ -144,7 +145,7 @@ typedef struct dossier_config {
 DOSSIER_API void dossier_config_init(dossier_config *config);
 
 /* Creates a client and connects (TCP + TLS handshake). On failure returns NULL and fills *err
- * (err may be NULL). With TLS 1.3 a server that refuses our certificate is noticed only at the
+ * (err may be NULL; the outcome is also kept for dossier_client_last_error(NULL)). With TLS 1.3 a server that refuses our certificate is noticed only at the
  * first call (DOSSIER_ERR_TLS, tls_alert set). If the connection is lost later, the next call
  * reconnects first; a call is never re-sent automatically. */
 DOSSIER_API dossier_client *dossier_client_new(const dossier_config *config, dossier_error *err);
@@ -197,8 +198,13 @@ DOSSIER_API
 ProtobufCService *dossier_client_service(dossier_client *client,
                                          const ProtobufCServiceDescriptor *descriptor);
 
-/* The outcome of the calling thread's most recent call on `client` (kind DOSSIER_OK after a
- * success). Valid until this thread's next call. */
+/* The outcome of the most recent call on `client` (kind DOSSIER_OK after a success, and
+ * before any call), kept in the client: calls on other clients do not change it. Valid until
+ * the next call on `client` or dossier_client_free(); when threads share the client, another
+ * thread's call replaces it at any time, so read it only where no other thread calls (one
+ * client per thread, or the err argument of dossier_client_call()).
+ * With client NULL: the outcome of the calling thread's latest dossier_client_new() or call
+ * on a NULL client (no client exists to keep it; per thread), valid until its next one. */
 DOSSIER_API const dossier_error *dossier_client_last_error(const dossier_client *client);
 
 #ifdef __cplusplus
