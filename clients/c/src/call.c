@@ -122,9 +122,20 @@ int dossier_call_locked(dossier_client *c, const char *service, const char *meth
         timeout_nano = ms > 0 ? (int64_t)ms * 1000000 : 0;
         wait_ms = ms > 0 ? ms : -1;
     }
-    if (dossier_client_ensure_connected(c, err) != 0)
+    /* The deadline covers a reconnection (resolve, TCP, TLS) as well as the call itself. */
+    int64_t start = dossier_now_ms();
+    int64_t call_deadline = wait_ms < 0 ? DOSSIER_DEADLINE_NONE : start + wait_ms;
+    int connected = dossier_client_ensure_connected(c, call_deadline, err);
+    if (connected < 0)
         return -1;
-    int64_t deadline = wait_ms < 0 ? DOSSIER_DEADLINE_NONE : dossier_now_ms() + wait_ms + c->grace_ms;
+    if (connected > 0 && timeout_nano > 0) {
+        /* What reconnecting took comes off the timeout sent (at least 1 ns: 0 means none). */
+        int64_t spent_nano = (dossier_now_ms() - start) * 1000000;
+        timeout_nano = timeout_nano > spent_nano ? timeout_nano - spent_nano : 1;
+    }
+    /* Waiting for the answer: the server's own DEADLINE_EXCEEDED may take the grace period. */
+    int64_t deadline = call_deadline == DOSSIER_DEADLINE_NONE ? DOSSIER_DEADLINE_NONE
+                                                              : call_deadline + c->grace_ms;
 
     uint32_t stream_id = (uint32_t)c->next_stream_id;
     size_t frame_len = 0;

@@ -36,12 +36,17 @@ static void client_destroy(dossier_client *c)
     free(c);
 }
 
-static int connect_now(dossier_client *c, dossier_error *err)
+/* Resolve + TCP + TLS by the earlier of connect_timeout_ms from now and deadline_ms (a call's;
+ * DOSSIER_DEADLINE_NONE = none). */
+static int connect_now(dossier_client *c, int64_t deadline_ms, dossier_error *err)
 {
     dossier_frame_reader_reset(&c->reader);
     c->next_stream_id = 1;
+    int64_t deadline = dossier_now_ms() + c->connect_timeout_ms;
+    if (deadline_ms != DOSSIER_DEADLINE_NONE && deadline_ms < deadline)
+        deadline = deadline_ms;
     return dossier_transport_connect(&c->transport, c->ctx, c->host, c->port, c->server_name,
-                                     c->connect_timeout_ms, err);
+                                     deadline, err);
 }
 
 static dossier_client *client_new(const dossier_config *config, dossier_error *err)
@@ -79,7 +84,7 @@ static dossier_client *client_new(const dossier_config *config, dossier_error *e
         return NULL;
     }
     c->ctx = dossier_tls_context_new(config, err);
-    if (c->ctx == NULL || connect_now(c, err) != 0) {
+    if (c->ctx == NULL || connect_now(c, DOSSIER_DEADLINE_NONE, err) != 0) {
         client_destroy(c);
         return NULL;
     }
@@ -109,7 +114,7 @@ void dossier_client_disconnect(dossier_client *c)
     dossier_frame_reader_reset(&c->reader);
 }
 
-int dossier_client_ensure_connected(dossier_client *c, dossier_error *err)
+int dossier_client_ensure_connected(dossier_client *c, int64_t deadline_ms, dossier_error *err)
 {
     if (c->transport.fd >= 0 && c->next_stream_id <= UINT32_MAX) {
         /* Still alive? Read what is pending (late answers are skipped); a closed connection
@@ -137,7 +142,7 @@ int dossier_client_ensure_connected(dossier_client *c, dossier_error *err)
     } else if (c->transport.fd >= 0) {
         dossier_client_disconnect(c); /* stream ids used up */
     }
-    return connect_now(c, err);
+    return connect_now(c, deadline_ms, err) == 0 ? 1 : -1;
 }
 
 int dossier_client_call_opts(dossier_client *client, const char *service, const char *method,

@@ -58,9 +58,10 @@ BIO_METHOD *dossier_bio_method_new(void);
 
 /* SSL_CTX with TLS 1.3, peer verification, CA bundle and client certificate from config. */
 SSL_CTX *dossier_tls_context_new(const dossier_config *config, dossier_error *err);
-/* t->bio_method must be set. */
+/* Resolves host, connects and does the TLS handshake, all by deadline_ms (an absolute
+ * dossier_now_ms() value). t->bio_method must be set. */
 int dossier_transport_connect(dossier_transport *t, SSL_CTX *ctx, const char *host,
-                              uint16_t port, const char *server_name, int timeout_ms,
+                              uint16_t port, const char *server_name, int64_t deadline_ms,
                               dossier_error *err);
 void dossier_transport_close(dossier_transport *t);
 /* Writes all of buf. While waiting to write, *on_readable is called if the socket is readable
@@ -74,6 +75,14 @@ int dossier_transport_write(dossier_transport *t, const uint8_t *buf, size_t len
  * when the deadline passed). */
 long dossier_transport_read(dossier_transport *t, uint8_t *buf, size_t len, int64_t deadline_ms,
                             int request_sent, dossier_error *err);
+
+/* --- resolve.c: name resolution bounded by a deadline --- */
+struct addrinfo;
+/* getaddrinfo(host, port) for TCP, returning by deadline_ms: a numeric address at once, a name
+ * looked up in a helper thread (left to finish on its own if the deadline passes). Returns 0
+ * and *list (to freeaddrinfo), or -1 with err filled (CONNECTION; TIMEOUT at the deadline). */
+int dossier_resolve(const char *host, uint16_t port, int64_t deadline_ms,
+                    struct addrinfo **list, dossier_error *err);
 
 /* --- framing.c: frame encoding and the incremental frame reader --- */
 typedef struct dossier_frame_reader {
@@ -126,9 +135,11 @@ struct dossier_client {
     dossier_error last_error;    /* outcome of the latest call on this client (under mutex) */
 };
 
-/* Connects if needed (after checking that an open connection is still alive). Caller holds
- * the mutex. */
-int dossier_client_ensure_connected(dossier_client *c, dossier_error *err);
+/* Connects if needed (after checking that an open connection is still alive), by the earlier
+ * of deadline_ms (the call's, DOSSIER_DEADLINE_NONE = none) and connect_timeout_ms from now.
+ * Returns 0 when the connection was open, 1 when it was (re)opened now, -1 on failure. Caller
+ * holds the mutex. */
+int dossier_client_ensure_connected(dossier_client *c, int64_t deadline_ms, dossier_error *err);
 void dossier_client_disconnect(dossier_client *c);
 
 /* --- call.c --- */

@@ -11,7 +11,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -348,19 +347,9 @@ static int wait_for_ssl(dossier_transport *t, int ssl_error, int64_t deadline_ms
 
 static int tcp_connect(const char *host, uint16_t port, int64_t deadline_ms, dossier_error *err)
 {
-    char service[8];
-    snprintf(service, sizeof service, "%u", (unsigned)port);
-    struct addrinfo hints, *list = NULL;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV;
-    int gai = getaddrinfo(host, service, &hints, &list);
-    if (gai != 0) {
-        dossier_error_set(err, DOSSIER_ERR_CONNECTION, DOSSIER_CODE_UNAVAILABLE,
-                          "cannot resolve %s: %s", host, gai_strerror(gai));
+    struct addrinfo *list = NULL;
+    if (dossier_resolve(host, port, deadline_ms, &list, err) != 0)
         return -1;
-    }
     int fd = -1, last_errno = 0, timed_out = 0;
     for (struct addrinfo *ai = list; ai != NULL && fd < 0; ai = ai->ai_next) {
         fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
@@ -421,10 +410,9 @@ static int is_ip_literal(const char *name)
 }
 
 int dossier_transport_connect(dossier_transport *t, SSL_CTX *ctx, const char *host,
-                              uint16_t port, const char *server_name, int timeout_ms,
+                              uint16_t port, const char *server_name, int64_t deadline,
                               dossier_error *err)
 {
-    int64_t deadline = dossier_now_ms() + timeout_ms;
     t->failed = 0;
     t->fd = tcp_connect(host, port, deadline, err);
     if (t->fd < 0)

@@ -8,11 +8,16 @@
  * unless DOSSIER_C_DOCUMENT_TESTS=0. Prints one line per test and a summary
  * "C client: N passed, M failed"; exits 1 if any test failed, 2 on bad usage. */
 #define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE      /* RTLD_NEXT */
+#define _DARWIN_C_SOURCE /* RTLD_NEXT on macOS */
 
+#include <dlfcn.h>
 #include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -976,7 +981,8 @@ enum fake_mode {
     FAKE_CLOSE,               /* reads the request, closes the connection */
     FAKE_CHECK_ENVELOPE,      /* answers OK only if timeout_nano and request-id are as expected */
     FAKE_NO_HANDSHAKE,        /* accepts TCP, never speaks TLS */
-    FAKE_LATE_ANSWER          /* answers call 1 after 600 ms, then answers call 3 */
+    FAKE_LATE_ANSWER,         /* answers call 1 after 600 ms, then answers call 3 */
+    FAKE_CLOSE_THEN_MUTE      /* a handshake, closed at once; then accepts TCP, never speaks */
 };
 
 struct fake_server {
@@ -984,8 +990,18 @@ struct fake_server {
     int listen_fd;
     int port;
     pthread_t thread;
+    atomic_int first_closed; /* FAKE_CLOSE_THEN_MUTE: the first connection is closed */
     char problem[256];
 };
+
+/* Reads until the peer closes, saying nothing. */
+static void drain_silently(int fd)
+{
+    char b[4096];
+    while (read(fd, b, sizeof b) > 0) {
+    }
+    close(fd);
+}
 
 static int ssl_read_all(SSL *ssl, uint8_t *buf, size_t len)
 {
@@ -1044,10 +1060,7 @@ static void *fake_main(void *arg)
     if (fd < 0)
         return NULL;
     if (fs->mode == FAKE_NO_HANDSHAKE) {
-        char b[4096];
-        while (read(fd, b, sizeof b) > 0) {
-        }
-        close(fd);
+        drain_silently(fd);
         return NULL;
     }
     char cert[1024], key[1024];
@@ -1056,6 +1069,22 @@ static void *fake_main(void *arg)
     SSL_CTX_use_PrivateKey_file(ctx, path_of(key, sizeof key, "server", "key"), SSL_FILETYPE_PEM);
     SSL *ssl = SSL_new(ctx);
     SSL_set_fd(ssl, fd);
+    if (fs->mode == FAKE_CLOSE_THEN_MUTE) {
+        if (SSL_accept(ssl) != 1)
+            snprintf(fs->problem, sizeof fs->problem, "first handshake failed");
+        else
+            SSL_shutdown(ssl);
+        SSL_free(ssl);
+        SSL_CTX_free(ctx);
+        close(fd);
+        ERR_clear_error();
+        OPENSSL_thread_stop();
+        atomic_store(&fs->first_closed, 1);
+        fd = accept(fs->listen_fd, NULL, NULL); /* the reconnection: TCP only */
+        if (fd >= 0)
+            drain_silently(fd);
+        return NULL;
+    }
     uint8_t h[10];
     uint8_t *payload = NULL;
     if (SSL_accept(ssl) != 1 || ssl_read_all(ssl, h, 10) != 0) {
@@ -1129,6 +1158,7 @@ static void *fake_main(void *arg)
     }
     case FAKE_SILENT:
     case FAKE_NO_HANDSHAKE:
+    case FAKE_CLOSE_THEN_MUTE:
         break;
     }
     if (fs->mode != FAKE_CLOSE) {
@@ -1326,6 +1356,167 @@ static int test_fake_handshake_timeout(void)
     if (elapsed < 450 || elapsed > 5000)
         return fail("timed out after %lld ms (connect timeout 500 ms)", (long long)elapsed);
     return 0;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec pause = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&pause, NULL);
+}
+
+/* Waits until the fake server closed its first connection, and a little more for the close to
+ * reach the client (so that the next call sees it before sending and reconnects). */
+static int wait_first_closed(struct fake_server *fs)
+{
+    for (int i = 0; i < 500 && !atomic_load(&fs->first_closed); i++)
+        sleep_ms(10);
+    sleep_ms(100);
+    return atomic_load(&fs->first_closed) ? 0 : -1;
+}
+
+/* One Health.Check with timeout_ms 1000 that has to reconnect; it must fail with a local
+ * TIMEOUT, well before the 10 s of the default connect timeout (and before `bound_ms`). */
+static int expect_reconnect_timeout(dossier_client *c, int64_t bound_ms, const char *what)
+{
+    Dossier__V1__CheckRequest req = DOSSIER__V1__CHECK_REQUEST__INIT;
+    Dossier__V1__CheckResponse *resp = NULL;
+    dossier_error err;
+    int64_t t0 = now_ms();
+    int r = dossier_client_call(c, "dossier.v1.Health", "Check", &req.base,
+                                &dossier__v1__check_response__descriptor,
+                                (ProtobufCMessage **)&resp, 1000, &err);
+    int64_t elapsed = now_ms() - t0;
+    free_msg(resp);
+    if (r == 0 || err.kind != DOSSIER_ERR_TIMEOUT || err.grpc_code != DOSSIER_CODE_DEADLINE_EXCEEDED)
+        return fail_err(what, &err);
+    if (elapsed >= bound_ms)
+        return fail("%s: timed out after %lld ms with timeout_ms 1000", what, (long long)elapsed);
+    return 0;
+}
+
+/* Regression (issue 16): a call's timeout_ms covers the reconnection it starts. The server (a
+ * listening socket in this program) closes the first connection, then accepts TCP and never
+ * speaks TLS: the call used to wait the whole connect timeout (default 10 s). */
+static int test_reconnect_within_call_deadline(void)
+{
+    struct fake_server fs;
+    if (fake_start(&fs, FAKE_CLOSE_THEN_MUTE) != 0)
+        return -1;
+    dossier_config cfg;
+    config_for(&cfg, "professional-gp");
+    cfg.port = (uint16_t)fs.port;
+    cfg.connect_timeout_ms = 0;  /* the default, 10 s */
+    cfg.deadline_grace_ms = 0;   /* the default, 1 s */
+    dossier_error err;
+    int rc = 0;
+    dossier_client *c = dossier_client_new(&cfg, &err);
+    if (c == NULL)
+        rc = fail_err("new", &err);
+    else if (wait_first_closed(&fs) != 0)
+        rc = fail("the fake server did not close the first connection");
+    else
+        rc = expect_reconnect_timeout(c, 5000, "call on a server that stopped speaking TLS");
+    dossier_client_free(c);
+    if (fake_stop(&fs) != 0)
+        return -1;
+    return rc;
+}
+
+/* A resolver that never answers, without a DNS server: this program's getaddrinfo() takes the
+ * library's place (it links the static library) and, for SLOW_HOST while slow_dns is set,
+ * sleeps SLOW_DNS_MS then fails; otherwise SLOW_HOST is 127.0.0.1 (a name: numeric-only
+ * lookups of it fail), and other names go to the real getaddrinfo(). */
+#define SLOW_HOST "slow-dns.test"
+#define SLOW_DNS_MS 4000
+static atomic_int slow_dns;         /* lookups of SLOW_HOST hang */
+static atomic_int slow_dns_pending; /* hanging lookups not yet returned */
+typedef int (*getaddrinfo_fn)(const char *, const char *, const struct addrinfo *,
+                              struct addrinfo **);
+static getaddrinfo_fn real_getaddrinfo;
+static pthread_once_t real_getaddrinfo_once = PTHREAD_ONCE_INIT;
+
+static void find_real_getaddrinfo(void)
+{
+    real_getaddrinfo = (getaddrinfo_fn)dlsym(RTLD_NEXT, "getaddrinfo");
+}
+
+int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
+                struct addrinfo **res)
+{
+    pthread_once(&real_getaddrinfo_once, find_real_getaddrinfo);
+    if (real_getaddrinfo == NULL)
+        return EAI_FAIL;
+    if (node != NULL && strcmp(node, SLOW_HOST) == 0) {
+        if (hints != NULL && (hints->ai_flags & AI_NUMERICHOST))
+            return EAI_NONAME;
+        if (atomic_load(&slow_dns)) {
+            atomic_fetch_add(&slow_dns_pending, 1);
+            sleep_ms(SLOW_DNS_MS);
+            atomic_fetch_sub(&slow_dns_pending, 1);
+            return EAI_AGAIN;
+        }
+        node = "127.0.0.1";
+    }
+    return real_getaddrinfo(node, service, hints, res);
+}
+
+/* Regression (issue 16): DNS resolution is bounded by the deadline: the connect timeout in
+ * dossier_client_new, the call's deadline in a reconnection. */
+static int test_dns_bounded_by_deadline(void)
+{
+    int rc = 0;
+    dossier_config cfg;
+    config_for(&cfg, "professional-gp");
+    cfg.host = SLOW_HOST;
+    cfg.connect_timeout_ms = 1000;
+    atomic_store(&slow_dns, 1);
+    dossier_error err;
+    int64_t t0 = now_ms();
+    dossier_client *c = dossier_client_new(&cfg, &err);
+    int64_t elapsed = now_ms() - t0;
+    if (c != NULL)
+        rc = fail("connected through a resolver that never answers");
+    else if (err.kind != DOSSIER_ERR_TIMEOUT)
+        rc = fail_err("new: expected a TIMEOUT", &err);
+    else if (elapsed >= SLOW_DNS_MS - 1000)
+        rc = fail("new timed out after %lld ms with connect_timeout_ms 1000", (long long)elapsed);
+    dossier_client_free(c);
+
+    /* Connected through the name (looked up in the helper thread), then a reconnection with a
+     * resolver that hangs. */
+    struct fake_server fs;
+    if (rc == 0 && fake_start(&fs, FAKE_CLOSE_THEN_MUTE) == 0) {
+        atomic_store(&slow_dns, 0);
+        cfg.port = (uint16_t)fs.port;
+        cfg.connect_timeout_ms = 0; /* 10 s */
+        c = dossier_client_new(&cfg, &err);
+        if (c == NULL)
+            rc = fail_err("new through " SLOW_HOST, &err);
+        else if (wait_first_closed(&fs) != 0)
+            rc = fail("the fake server did not close the first connection");
+        else {
+            atomic_store(&slow_dns, 1);
+            rc = expect_reconnect_timeout(c, SLOW_DNS_MS - 1000, "reconnection with a hanging DNS");
+        }
+        dossier_client_free(c);
+        if (fake_stop(&fs) != 0)
+            rc = -1;
+    } else if (rc == 0) {
+        rc = -1;
+    }
+    atomic_store(&slow_dns, 0);
+    /* Let the abandoned lookups end (their helper threads free them) before going on. */
+    for (int i = 0; i < 1000 && atomic_load(&slow_dns_pending) > 0; i++)
+        sleep_ms(10);
+    sleep_ms(50);
+    return rc;
 }
 
 /* --- Documents (DOSSIER_C_DOCUMENT_TESTS=1) ------------------------------------------------ */
@@ -1768,6 +1959,9 @@ int main(int argc, char **argv)
     run("fake server: late answer to a timed-out call skipped", test_fake_late_answer_skipped);
     run("fake server: closed mid-call -> CONNECTION", test_fake_connection_closed);
     run("fake server: no TLS handshake -> TIMEOUT", test_fake_handshake_timeout);
+    run("deadline: timeout_ms covers the reconnection (server stops speaking TLS)",
+        test_reconnect_within_call_deadline);
+    run("deadline: DNS resolution bounded (new and reconnection)", test_dns_bounded_by_deadline);
 
     const char *docs = getenv("DOSSIER_C_DOCUMENT_TESTS");
     if (docs == NULL || strcmp(docs, "0") != 0) {

@@ -18,7 +18,11 @@
  * the server as the ttrpc `timeout_nano` (the server answers DEADLINE_EXCEEDED when it passes)
  * and also enforced locally: the client waits at most timeout + deadline_grace_ms for the
  * answer, then fails with DOSSIER_ERR_TIMEOUT (grpc_code DEADLINE_EXCEEDED). Either way the
- * operation may or may not have taken effect.
+ * operation may or may not have taken effect. When a call has to reconnect first, the timeout
+ * covers that too (name resolution, TCP connect, TLS handshake: at most connect_timeout_ms),
+ * and what it took is deducted from the timeout_nano sent. Name resolution is bounded as well:
+ * a host name is looked up in a short-lived helper thread that the client stops waiting for at
+ * the deadline; a numeric address needs no lookup.
  */
 #ifndef DOSSIER_CLIENT_H
 #define DOSSIER_CLIENT_H
@@ -136,7 +140,9 @@ typedef struct dossier_config {
     const char *key_pem;
     size_t key_pem_len;
 
-    int connect_timeout_ms;  /* TCP connect + TLS handshake; 0 = 10000 */
+    int connect_timeout_ms;  /* name resolution + TCP connect + TLS handshake (in a call's
+                              * reconnection: the earlier of this and the call's deadline);
+                              * 0 = 10000 */
     int call_timeout_ms;     /* default per call; 0 = 30000; < 0 = no deadline */
     int deadline_grace_ms;   /* extra local wait after a call's deadline for the server's own
                               * DEADLINE_EXCEEDED answer; 0 = 1000; < 0 = none */
@@ -172,7 +178,8 @@ int dossier_client_call(dossier_client *client, const char *service, const char 
 typedef struct dossier_call_options {
     /* When use_timeout_ns is set: timeout_nano sent as is (0 = no deadline, negative = already
      * expired, answered DEADLINE_EXCEEDED by the server), local wait = max(0, timeout_ns) +
-     * grace. Otherwise timeout_ms as in dossier_client_call(). */
+     * grace. A reconnection must fit in max(0, timeout_ns) and its time is deducted from the
+     * timeout_nano sent. Otherwise timeout_ms as in dossier_client_call(). */
     int timeout_ms;
     int use_timeout_ns;
     int64_t timeout_ns;
