@@ -308,6 +308,22 @@ static int test_last_error_per_client(void)
     return rc;
 }
 
+/* A host name (not a numeric address) is resolved by the real resolver in the library's
+ * helper thread. */
+static int test_host_name_resolved(void)
+{
+    dossier_config cfg;
+    config_for(&cfg, "professional-gp");
+    cfg.host = "localhost";
+    dossier_error err;
+    dossier_client *c = dossier_client_new(&cfg, &err);
+    if (c == NULL)
+        return fail_err("new with host localhost", &err);
+    int rc = health_check(c) == 0 ? 0 : fail_err("Health.Check", dossier_client_last_error(c));
+    dossier_client_free(c);
+    return rc;
+}
+
 static int free_port(void);
 
 /* Without a client (a failed dossier_client_new), the outcome is the thread's:
@@ -1949,6 +1965,7 @@ int main(int argc, char **argv)
         test_tls_foreign_client_certificate);
     run("tls: certificate outside the profile -> UNAUTHENTICATED", test_outside_profile_unauthenticated);
     run("connection: refused -> CONNECTION", test_connection_refused);
+    run("connection: host name localhost resolved", test_host_name_resolved);
     run("config: in-memory PEM buffers", test_in_memory_pem);
     run("config: unreadable or mismatched files -> INVALID", test_config_errors);
     run("framing: request over 4 MiB rejected locally", test_oversized_request_rejected_locally);
