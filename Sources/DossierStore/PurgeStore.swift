@@ -13,6 +13,16 @@ extension DossierStore: PurgeRepository {
         }
     }
 
+    /// When the record's last access-log entry was made (the head's entry: entries are appended
+    /// in time order; withheld ones join with older times), nil when the log is empty.
+    func lastLogEntryTime(_ keys: RecordKeys) throws -> Date? {
+        let head = try logHead(keys).sequence
+        guard head > 0 else { return nil }
+        let key = Keys.logEntry(keys.handle, sequence: head)
+        guard let value = try database.get(key, in: families.accessLog) else { throw CorruptValueError(family: Keys.Family.accessLog) }
+        return try RecordCodec.decodeLogEntry(try keys.open(value, at: key)).entry.time
+    }
+
     /// Every record with its keys, in handle order; data without keys (a purge interrupted
     /// between its two writes) is skipped.
     func allRecords() throws -> [(RecordKeys, Record)] {
@@ -27,10 +37,12 @@ extension DossierStore: PurgeRepository {
         }
     }
 
-    public func purge(_ patient: PatientID, if isDue: @escaping @Sendable (Record) -> Bool) async throws -> Bool {
+    public func purge(_ patient: PatientID, if isDue: @escaping @Sendable (Record, Date?) -> Bool) async throws -> Bool {
         try await run { [self] in
             try locks.withLocks(for: [patient.rawValue]) {
-                guard let keys = try keyStore.keys(for: patient), let record = try loadRecord(keys), isDue(record) else { return false }
+                guard let keys = try keyStore.keys(for: patient), let record = try loadRecord(keys),
+                    isDue(record, try lastLogEntryTime(keys))
+                else { return false }
                 let handle = keys.handle
                 let settings = try AccessSettingsCodec.load(keys, from: database, family: families.grants)
                 let batch = WriteBatch()

@@ -19,7 +19,7 @@ struct ServerOptions: ParsableArguments {
     var crl: String?
     @Flag(help: "Also accept TLS 1.2 (default: TLS 1.3 only).") var allowTLS12 = false
     @Option(parsing: .unconditional, help: "Objection period of records opened in bulk, 0 to 3650 days. [30]") var objectionPeriodDays: String?
-    @Option(parsing: .unconditional, help: "Retention of closed records before purge, 0 to 36525 days. [3652]") var retentionDays: String?
+    @Option(parsing: .unconditional, help: "Retention of closed records (and their access logs) before purge, 1095 to 36525 days. [3652]") var retentionDays: String?
     @Option(parsing: .unconditional, help: "Calls in flight per connection before reading pauses, 1 to 4096. [128]") var maxInFlight: String?
     @Option(parsing: .unconditional, help: "Maximum open connections, 1 to 1000000. [4096]") var maxConnections: String?
     @Option(parsing: .unconditional, help: "Seconds a client has to complete the TLS handshake, 0.1 to 3600. [10]") var handshakeTimeout: String?

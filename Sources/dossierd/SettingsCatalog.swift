@@ -29,7 +29,8 @@ enum SettingsCatalog {
         // Ten years of objection period or a century of retention are already absurd; the
         // bounds keep days × 86,400 seconds far inside every type the server converts them to.
         Setting(name: "objection-period-days", kind: .number(0...3_650, unit: "days"), fallback: .number(30)),
-        Setting(name: "retention-days", kind: .number(0...36_525, unit: "days"), fallback: .number(3_652)),
+        // The purge deletes the access log with the record: at least 3 years (EHDS Art. 9(2)).
+        Setting(name: "retention-days", kind: .number(1_095...36_525, unit: "days"), fallback: .number(3_652)),
         Setting(name: "max-in-flight", kind: .integer(1...4_096, unit: "calls"), fallback: .integer(128)),
         Setting(name: "max-connections", kind: .integer(1...1_000_000, unit: "connections"), fallback: .integer(4_096)),
         Setting(name: "storage-threads", kind: .integer(1...1_024, unit: "threads"), fallback: .integer(32)),

@@ -18,7 +18,8 @@ public final class TestServer: Sendable {
         presenceCodes: PresenceCodePolicy = .init(), accessMatrix: AccessMatrixFile? = nil, logger: Logger? = nil,
         backupRoot: String? = nil, metrics: Bool = false, masterKey: MasterKey? = nil, previousMasterKey: MasterKey? = nil,
         crlPath: String? = nil, maintenanceInterval: Duration? = nil, documents: DocumentPolicy = .init(),
-        keyStorePath: String? = nil, keyStoreBackupRoot: String? = nil, limits: TransportLimits? = nil
+        keyStorePath: String? = nil, keyStoreBackupRoot: String? = nil, limits: TransportLimits? = nil,
+        clock: @escaping @Sendable () -> Date = { Date() }
     ) async throws {
         let pki = try pki ?? TestPKI()
         let dataDirectory = dataDirectory
@@ -39,7 +40,7 @@ public final class TestServer: Sendable {
         if let maintenanceInterval { configuration.purgeInterval = maintenanceInterval }
         if metrics { configuration.metrics = ("127.0.0.1", 0) }
         let watched = Logger(label: "dossierd-test") { label in PrivacyWatchHandler(label: label) }
-        server = try DossierServer(configuration: configuration, logger: logger ?? watched)
+        server = try DossierServer(configuration: configuration, logger: logger ?? watched, clock: clock)
         let address = try await server.start()
         self.pki = pki
         self.dataDirectory = dataDirectory

@@ -120,6 +120,14 @@ import Testing
         #expect(refusal(file: wrong)?.count == 2)
     }
 
+    /// The purge deletes the access log with the record: a retention under three years
+    /// (EHDS Art. 9(2)) is refused.
+    @Test func retentionIsAtLeastThreeYears() {
+        let problems = refusal(environment: ["DOSSIERD_RETENTION_DAYS": "1094"])
+        #expect(problems?.count == 1 && problems?.first?.contains("DOSSIERD_RETENTION_DAYS") == true)
+        #expect(refusal(flags: ["retention-days": "1095"]) == nil)
+    }
+
     /// Every numeric setting at both ends of its range makes a server configuration (the
     /// conversions to durations, seconds and byte counts happen there) without trapping.
     @Test func extremesMakeAConfiguration() throws {

@@ -5,8 +5,9 @@ public protocol PurgeRepository: Sendable {
     /// Every CLOSED record (stored state) with the end of its retention.
     func closedRecords() async throws -> [(patient: PatientID, purgeAfter: Date?)]
     /// Deletes everything of the record — its data key first (crypto-shredding), then its
-    /// data — if `isDue` still holds for it under the record's lock. Returns whether it did.
-    func purge(_ patient: PatientID, if isDue: @escaping @Sendable (Record) -> Bool) async throws -> Bool
+    /// data — if `isDue` still holds for it under the record's lock, given the time of its last
+    /// access-log entry (nil: none). Returns whether it did.
+    func purge(_ patient: PatientID, if isDue: @escaping @Sendable (Record, Date?) -> Bool) async throws -> Bool
     /// Makes deletions final on disk (flush and compaction), after a run of purges.
     func compactAfterPurge() async throws
 }
@@ -22,9 +23,13 @@ public struct PurgeService: Sendable {
         self.clock = clock
     }
 
-    /// A record is due when it is closed and its retention has ended.
-    public static func isDue(_ record: Record, at now: Date) -> Bool {
-        record.state(at: now) == .closed && (record.purgeAfter.map { $0 <= now } ?? false)
+    /// A record is due when it is closed and its retention has ended, and — unless the patient
+    /// asked for deletion — its last access-log entry is at least three years old: every entry
+    /// is kept that long from its access (EHDS Art. 9(2)), also after closure.
+    public static func isDue(_ record: Record, lastLogEntryAt: Date?, at now: Date) -> Bool {
+        guard record.state(at: now) == .closed, let purgeAfter = record.purgeAfter, purgeAfter <= now else { return false }
+        guard record.deletionRequestedAt == nil, let lastLogEntryAt else { return true }
+        return lastLogEntryAt.addingTimeInterval(RecordPolicy.minimumLogRetention) <= now
     }
 
     public struct Run: Sendable, Hashable {
@@ -47,7 +52,7 @@ public struct PurgeService: Sendable {
         guard !dryRun else { return Run(purged: 0, remainingDue: UInt64(due.count), nextDueAt: next) }
         var purged: UInt64 = 0
         for patient in due.prefix(maxRecords ?? due.count)
-        where try await repository.purge(patient, if: { Self.isDue($0, at: now) }) {
+        where try await repository.purge(patient, if: { Self.isDue($0, lastLogEntryAt: $1, at: now) }) {
             purged += 1
         }
         if purged > 0 { try await repository.compactAfterPurge() }
