@@ -18,6 +18,7 @@ public struct DossierClient: Sendable {
     public var access: Dossier_V1_AccessClient<ClientConnection> { .init(connection) }
     public var accessLog: Dossier_V1_AccessLogClient<ClientConnection> { .init(connection) }
     public var notifications: Dossier_V1_NotificationsClient<ClientConnection> { .init(connection) }
+    public var rectification: Dossier_V1_RectificationClient<ClientConnection> { .init(connection) }
     public var statistics: Dossier_V1_StatisticsClient<ClientConnection> { .init(connection) }
     public var admin: Dossier_V1_AdminClient<ClientConnection> { .init(connection) }
 

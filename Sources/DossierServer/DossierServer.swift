@@ -102,6 +102,7 @@ public final class DossierServer: Service {
                     allowedProfessions: { matrix.emergencyProfessions })
             ).serverMethods
             + DocumentsHandler(documents: documents).serverMethods
+            + RectificationHandler(documents: documents).serverMethods
             + AdminHandler(
                 accessMatrix: matrix, purge: purge,
                 backups: backups, revocations: revocations,

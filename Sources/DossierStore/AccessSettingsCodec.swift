@@ -2,8 +2,9 @@ import DossierCore
 import Foundation
 import RocksDB
 
-/// Access settings ⇄ the `grants` family: one key per grant, delegation, block, known accessor
-/// and expiry notice, one for the emergency preference and one for the presence code. Every
+/// Access settings ⇄ the `grants` family: one key per grant, delegation, block, known accessor,
+/// expiry notice and rectification request, one for the emergency preference, one for the
+/// notification choices and one for the presence code. Every
 /// value is sealed with the record's data key; identifiers in keys are blinded with it.
 enum AccessSettingsCodec {
     /// Reads every setting of a record with one prefix scan.
@@ -25,6 +26,8 @@ enum AccessSettingsCodec {
                 case .presenceCode: settings.presenceCode = try decodePresenceCode(bytes)
                 case .knownAccessor: settings.knownAccessors.insert(String(decoding: bytes, as: UTF8.self))
                 case .expiryNotified: settings.expiryNotified.insert(String(decoding: bytes, as: UTF8.self))
+                case .notificationPreferences: settings.notificationPreferences = try decodePreferences(bytes)
+                case .rectification: settings.rectifications.append(try decodeRectification(bytes))
                 case nil: throw CorruptValueError(family: Keys.Family.grants)
                 }
                 return true
@@ -72,6 +75,13 @@ enum AccessSettingsCodec {
         for grantID in updated.expiryNotified.subtracting(current.expiryNotified) {
             try put(Keys.setting(handle, .expiryNotified, id: Array(grantID.utf8)), Array(grantID.utf8))
         }
+        if updated.notificationPreferences != current.notificationPreferences {
+            try put(Keys.setting(handle, .notificationPreferences), try encode(updated.notificationPreferences))
+        }
+        let oldRectifications = Dictionary(current.rectifications.map { ($0.id, $0) }, uniquingKeysWith: { $1 })
+        for request in updated.rectifications where oldRectifications[request.id] != request {
+            try put(Keys.setting(handle, .rectification, id: Array(request.id.utf8)), try encode(request))
+        }
         if updated.presenceCode != current.presenceCode {
             if let code = updated.presenceCode {
                 try put(Keys.setting(handle, .presenceCode), try encode(code))
@@ -90,6 +100,47 @@ enum AccessSettingsCodec {
     }
 
     // MARK: - Values
+
+    static func encode(_ preferences: NotificationPreferences) throws -> [UInt8] {
+        var stored = Dossier_Storage_V1_StoredNotificationPreferences()
+        stored.disabledKinds = preferences.disabled.map(\.rawValue).sorted()
+        stored.updatedAtUs = Time.micros(preferences.updatedAt)
+        return try stored.serializedBytes()
+    }
+
+    static func decodePreferences(_ bytes: [UInt8]) throws -> NotificationPreferences {
+        let stored = try Dossier_Storage_V1_StoredNotificationPreferences(serializedBytes: bytes)
+        // A kind this version does not know is skipped rather than refusing the whole record.
+        return NotificationPreferences(
+            disabled: Set(stored.disabledKinds.compactMap(NotificationKind.init(rawValue:))), updatedAt: Time.date(stored.updatedAtUs))
+    }
+
+    static func encode(_ request: RectificationRequest) throws -> [UInt8] {
+        var stored = Dossier_Storage_V1_StoredRectificationRequest()
+        stored.id = request.id
+        stored.documentID = request.documentID
+        stored.requestedBy = ActorCodec.encode(request.requestedBy)
+        stored.requestedAtUs = Time.micros(request.requestedAt)
+        stored.reason = request.reason
+        stored.status = request.status.rawValue
+        if let answeredBy = request.answeredBy { stored.answeredBy = ActorCodec.encode(answeredBy) }
+        stored.answeredAtUs = Time.micros(request.answeredAt)
+        stored.answer = request.answer
+        stored.replacementDocumentID = request.replacementDocumentID ?? ""
+        return try stored.serializedBytes()
+    }
+
+    static func decodeRectification(_ bytes: [UInt8]) throws -> RectificationRequest {
+        let stored = try Dossier_Storage_V1_StoredRectificationRequest(serializedBytes: bytes)
+        guard let requestedAt = Time.date(stored.requestedAtUs), let status = RectificationStatus(rawValue: stored.status) else {
+            throw CorruptValueError(family: Keys.Family.grants)
+        }
+        return RectificationRequest(
+            id: stored.id, documentID: stored.documentID, requestedBy: try ActorCodec.decode(stored.requestedBy),
+            requestedAt: requestedAt, reason: stored.reason, status: status,
+            answeredBy: stored.hasAnsweredBy ? try ActorCodec.decode(stored.answeredBy) : nil, answeredAt: Time.date(stored.answeredAtUs),
+            answer: stored.answer, replacementDocumentID: stored.replacementDocumentID.nilIfEmpty)
+    }
 
     static func encode(_ code: PresenceCode) throws -> [UInt8] {
         var stored = Dossier_Storage_V1_StoredPresenceCode()

@@ -52,6 +52,8 @@ enum Keys {
         case presenceCode = 0x50 // "P" → StoredPresenceCode
         case knownAccessor = 0x53 // "S" ‖ blind(kind:id) → kind:id (accessed the record before)
         case expiryNotified = 0x58 // "X" ‖ grant id → empty (the patient was told it expires soon)
+        case notificationPreferences = 0x4E // "N" → StoredNotificationPreferences
+        case rectification = 0x52 // "R" ‖ request id → StoredRectificationRequest
     }
 
     /// `grants`: handle ‖ 0x00 — the prefix of all of one record's access settings.

@@ -27,14 +27,16 @@ extension DossierStore {
     /// Stages new notifications (numbered after the record's last one) and read marks.
     func stageNotifications(_ transaction: RecordTransaction, keys: RecordKeys, logHead: UInt64, now: Date, in batch: WriteBatch) throws {
         let handle = keys.handle
-        if !transaction.notifications.isEmpty {
+        // Only the kinds the patient wants (emergency access always).
+        let delivered = transaction.deliveredNotifications
+        if !delivered.isEmpty {
             var head: UInt64 = 0
             let headKey = Keys.logHead(handle)
             if let bytes = try database.get(headKey, in: families.notifications) {
                 guard let value = Keys.decodeUInt64(bytes) else { throw CorruptValueError(family: Keys.Family.notifications) }
                 head = value
             }
-            for draft in transaction.notifications {
+            for draft in delivered {
                 head += 1
                 let notification = PatientNotification(id: head, draft: draft, createdAt: now, readAt: nil, logSequence: logHead)
                 try putSealed(
@@ -67,6 +69,7 @@ enum NotificationCodec {
         stored.grantID = notification.draft.grantID ?? ""
         stored.expiresAtUs = Time.micros(notification.draft.expiresAt)
         stored.logSequence = notification.logSequence
+        stored.rectificationRequestID = notification.draft.rectificationRequestID ?? ""
         return try stored.serializedBytes()
     }
 
@@ -77,7 +80,8 @@ enum NotificationCodec {
         }
         let draft = NotificationDraft(
             kind: kind, actor: try ActorCodec.decode(stored.actor), documentIDs: stored.documentIds,
-            grantID: stored.grantID.nilIfEmpty, expiresAt: Time.date(stored.expiresAtUs))
+            grantID: stored.grantID.nilIfEmpty, expiresAt: Time.date(stored.expiresAtUs),
+            rectificationRequestID: stored.rectificationRequestID.nilIfEmpty)
         return PatientNotification(
             id: stored.id, draft: draft, createdAt: createdAt, readAt: Time.date(stored.readAtUs), logSequence: stored.logSequence)
     }

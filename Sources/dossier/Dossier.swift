@@ -13,7 +13,7 @@ struct Dossier: AsyncParsableCommand {
             """,
         subcommands: [
             HealthCommand.self, RecordCommand.self, DocCommand.self, AccessCommand.self, LogCommand.self, NotificationsCommand.self,
-            StatsCommand.self, AdminCommand.self,
+            StatsCommand.self, AdminCommand.self, RectificationCommand.self,
         ]
     )
 }

@@ -4,34 +4,126 @@ import Foundation
 
 struct NotificationsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "notifications", abstract: "The patient's notifications: first access, emergency access (patient, delegate).")
+        commandName: "notifications",
+        abstract: "The patient's notifications and which kinds she receives (patient, delegate).",
+        subcommands: [List.self, Preferences.self, Set.self], defaultSubcommand: List.self)
+}
 
-    @OptionGroup var connection: ConnectionOptions
-    @Argument var patientID: String
-    @Flag(help: "Only unread ones.") var unread = false
-    @Flag(help: "Mark every listed notification read.") var markRead = false
+/// The kinds as the CLI names them (`--kind new-document`).
+enum NotificationKindName: String, CaseIterable, ExpressibleByArgument {
+    case firstAccess = "first-access"
+    case emergencyAccess = "emergency-access"
+    case newDocument = "new-document"
+    case grantExpiring = "grant-expiring"
+    case referringPhysicianChanged = "referring-physician-changed"
+    case rectificationCorrected = "rectification-corrected"
+    case rectificationDeclined = "rectification-declined"
 
-    func run() async throws {
-        let response = try await connection.withClient { client in
-            let listed = try await client.notifications.listNotifications(.with {
-                $0.patientID = patientID
-                $0.unreadOnly = unread
-                $0.pageSize = 500
-            }, options: connection.callOptions)
-            if markRead, let newest = listed.notifications.first {
-                _ = try await client.notifications.markNotificationsRead(.with {
+    var kind: Dossier_V1_NotificationKind {
+        switch self {
+        case .firstAccess: .firstAccess
+        case .emergencyAccess: .emergencyAccess
+        case .newDocument: .newDocument
+        case .grantExpiring: .grantExpiring
+        case .referringPhysicianChanged: .referringPhysicianChanged
+        case .rectificationCorrected: .rectificationCorrected
+        case .rectificationDeclined: .rectificationDeclined
+        }
+    }
+
+    static func name(of kind: Dossier_V1_NotificationKind) -> String {
+        allCases.first { $0.kind == kind }?.rawValue ?? "\(kind)"
+    }
+}
+
+extension NotificationsCommand {
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The notifications, newest first: first access, emergency access, new document, answers to rectification requests.")
+
+        @OptionGroup var connection: ConnectionOptions
+        @Argument var patientID: String
+        @Flag(help: "Only unread ones.") var unread = false
+        @Flag(help: "Mark every listed notification read.") var markRead = false
+
+        func run() async throws {
+            let response = try await connection.withClient { client in
+                let listed = try await client.notifications.listNotifications(.with {
                     $0.patientID = patientID
-                    $0.upToNotificationID = newest.notificationID
+                    $0.unreadOnly = unread
+                    $0.pageSize = 500
+                }, options: connection.callOptions)
+                if markRead, let newest = listed.notifications.first {
+                    _ = try await client.notifications.markNotificationsRead(.with {
+                        $0.patientID = patientID
+                        $0.upToNotificationID = newest.notificationID
+                    }, options: connection.callOptions)
+                }
+                return listed
+            }
+            if connection.json { return try Output.json(response) }
+            let formatter = ISO8601DateFormatter()
+            for item in response.notifications {
+                let who = [item.actor.displayName, item.actor.id, item.actor.profession].filter { !$0.isEmpty }.joined(separator: " · ")
+                let about = ([item.rectificationRequestID] + item.documentIds).filter { !$0.isEmpty }.joined(separator: " ")
+                print(
+                    "\(item.notificationID)\t\(formatter.string(from: item.createdAt.date))\t\(NotificationKindName.name(of: item.kind))\t"
+                        + "\(item.hasReadAt ? "read" : "unread")\t\(who)\(about.isEmpty ? "" : "\t" + about)")
+            }
+            print("\(response.unreadTotal) unread")
+        }
+    }
+
+    struct Preferences: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Which notification kinds the patient receives (every kind is on until turned off).")
+
+        @OptionGroup var connection: ConnectionOptions
+        @Argument var patientID: String
+
+        func run() async throws {
+            let response = try await connection.withClient { client in
+                try await client.notifications.getNotificationPreferences(.with { $0.patientID = patientID }, options: connection.callOptions)
+            }
+            if connection.json { return try Output.json(response) }
+            NotificationsCommand.show(response.preferences)
+        }
+    }
+
+    struct Set: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Turn notification kinds on or off.",
+            discussion: """
+                Kinds: \(NotificationKindName.allCases.map(\.rawValue).joined(separator: ", ")). Emergency access is always \
+                notified: turning it off is refused.
+                """)
+
+        @OptionGroup var connection: ConnectionOptions
+        @Argument var patientID: String
+        @Option(name: .customLong("kind"), help: "A kind to change (repeatable).") var kinds: [NotificationKindName] = []
+        @Flag(name: .customLong("on"), help: "Turn the kinds on.") var on = false
+        @Flag(name: .customLong("off"), help: "Turn the kinds off.") var off = false
+
+        func validate() throws {
+            guard !kinds.isEmpty else { throw ValidationError("give at least one --kind") }
+            guard on != off else { throw ValidationError("give exactly one of --on and --off") }
+        }
+
+        func run() async throws {
+            let response = try await connection.withClient { client in
+                try await client.notifications.setNotificationPreferences(.with {
+                    $0.patientID = patientID
+                    $0.preferences = kinds.map { name in .with { $0.kind = name.kind; $0.enabled = on } }
                 }, options: connection.callOptions)
             }
-            return listed
+            if connection.json { return try Output.json(response) }
+            NotificationsCommand.show(response.preferences)
         }
-        if connection.json { return try Output.json(response) }
-        let formatter = ISO8601DateFormatter()
-        for item in response.notifications {
-            let who = [item.actor.displayName, item.actor.id, item.actor.profession].filter { !$0.isEmpty }.joined(separator: " · ")
-            print("\(item.notificationID)\t\(formatter.string(from: item.createdAt.date))\t\(item.kind)\t\(item.hasReadAt ? "read" : "unread")\t\(who)")
-        }
-        print("\(response.unreadTotal) unread")
+    }
+
+    static func show(_ preferences: [Dossier_V1_NotificationPreference]) {
+        Output.columns(
+            ["KIND", "NOTIFIED"],
+            preferences.map { [NotificationKindName.name(of: $0.kind), $0.enabled ? ($0.alwaysOn ? "on (always)" : "on") : "off"] })
     }
 }

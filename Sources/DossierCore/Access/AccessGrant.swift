@@ -155,6 +155,12 @@ public struct RecordAccessSettings: Sendable, Hashable {
     public var knownAccessors: Set<String> = []
     /// Grants the patient was already told expire soon.
     public var expiryNotified: Set<String> = []
+    /// Which notifications the patient wants (kept with the access settings: every
+    /// transaction reads them, to know what to notify).
+    public var notificationPreferences = NotificationPreferences()
+    /// The patient's rectification requests, open and answered (few per record; kept with the
+    /// settings so that a replacement closes them in its own transaction).
+    public var rectifications: [RectificationRequest] = []
 
     public init(
         grants: [AccessGrant] = [], delegations: [Delegation] = [], blocks: [ProfessionalBlock] = [],

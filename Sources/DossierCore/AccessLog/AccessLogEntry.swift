@@ -8,7 +8,8 @@ public enum LoggedOperation: String, Sendable, Hashable, CaseIterable {
     case setReferringPhysician, nameDelegate, removeDelegate, listDelegates
     case setEmergencyPreference, getEmergencyPreference, getMyAccess
     case listAccessLog, verifyAccessLog, getLogCheckpoint, issuePresenceCode, redeemPresenceCode, openEmergencyAccess
-    case listNotifications, markNotificationsRead
+    case listNotifications, markNotificationsRead, getNotificationPreferences, setNotificationPreferences
+    case requestRectification, listRectificationRequests, declineRectification
     case depositDocument, createUpload, abortUpload, getDocument, readDocumentContent, replaceDocument
     case deprecateDocument, setDocumentConfidentiality, hideDocumentFromPatient, releaseDocumentToPatient
     case findDocuments, getRecordOverview

@@ -149,6 +149,9 @@ public struct DocumentService: Sendable {
             document.deprecatedAt = now
             document.version += 1
             tx.stage(document)
+            // A deprecated document can no longer be corrected: its open rectification
+            // requests are answered with the deprecation reason.
+            tx.closeRectifications(of: document, replacement: nil, reason: reason, by: caller, at: now)
             return document
         }
     }
@@ -199,6 +202,10 @@ public struct DocumentService: Sendable {
                 document.releasedAt = now
                 tx.notifications.append(NotificationDraft(kind: .newDocument, actor: caller, documentIDs: [document.id]))
                 tx.releasedDocumentIDs.append(document.id)
+                // A correction kept from the patient answers her requests when she may see it.
+                if let replaced = document.replacesID, let old = try tx.document(replaced) {
+                    tx.closeRectifications(of: old, replacement: document, reason: "", by: caller, at: now)
+                }
             }
             document.version += 1
             tx.stage(document)
@@ -304,6 +311,12 @@ public struct DocumentService: Sendable {
         replaced.deprecatedAt = now
         replaced.version += 1
         tx.stage(replaced)
+        // The answer to the patient's open rectification requests about `old` (whether or not
+        // the author meant it so): they close, linked to the new version — at its release when
+        // it is hidden from the patient (decision 0005: no trace of it before).
+        if !document.hiddenFromPatient {
+            tx.closeRectifications(of: old, replacement: document, reason: "", by: author, at: now)
+        }
         return (document, replaced)
     }
 

@@ -34,6 +34,36 @@ public struct NotificationService: Sendable {
         return (marked, unread)
     }
 
+    /// The record's notification choices.
+    public func preferences(_ patient: PatientID, by caller: Principal) async throws -> NotificationPreferences {
+        try await RecordOperationRunner(repository: repository).perform(
+            .getNotificationPreferences, on: patient, by: caller, at: clock(),
+            authorize: { relation, _ in AccessLogService.decide(relation) },
+            body: { tx, _ in
+                _ = try RecordOperationRunner.existing(tx)
+                return tx.settings.notificationPreferences
+            })
+    }
+
+    /// Turns kinds on or off (in order; the last change of a kind counts). Turning emergency
+    /// access off is refused (INVALID_ARGUMENT "NOTIFICATION_ALWAYS_ON"), and logged as failed.
+    public func setPreferences(
+        _ patient: PatientID, _ changes: [(kind: NotificationKind, enabled: Bool)], by caller: Principal
+    ) async throws -> NotificationPreferences {
+        guard !changes.isEmpty else { throw DossierError.missingField("preferences") }
+        let now = clock()
+        return try await RecordOperationRunner(repository: repository).perform(
+            .setNotificationPreferences, on: patient, by: caller, at: now,
+            authorize: { relation, _ in AccessLogService.decide(relation) },
+            body: { tx, _ in
+                _ = try RecordOperationRunner.existing(tx)
+                var settings = tx.effectiveSettings
+                try settings.notificationPreferences.apply(changes, at: now)
+                tx.updatedSettings = settings
+                return settings.notificationPreferences
+            })
+    }
+
     /// Tells patients, once per grant, that a grant they gave expires within `notice` (a
     /// professional or organisation would lose access: the patient may renew it). Run by the
     /// server's hourly job; returns the notifications added.

@@ -1,6 +1,6 @@
 import Foundation
 
-public enum NotificationKind: String, Sendable, Hashable {
+public enum NotificationKind: String, Sendable, Hashable, CaseIterable {
     /// A professional or organisation accessed the record for the first time.
     case firstAccess
     /// An emergency access was opened.
@@ -9,6 +9,10 @@ public enum NotificationKind: String, Sendable, Hashable {
     case grantExpiring
     /// An operator (not the patient or delegate) changed the referring physician.
     case referringPhysicianChanged
+    /// A rectification request was answered by a new version of the document.
+    case rectificationCorrected
+    /// A rectification request was declined (or its document deprecated).
+    case rectificationDeclined
 }
 
 /// A notification for the patient, as staged by an operation (the store numbers it).
@@ -18,13 +22,19 @@ public struct NotificationDraft: Sendable, Hashable {
     public let documentIDs: [String]
     public let grantID: String?
     public let expiresAt: Date?
+    /// The rectification request answered, if any.
+    public let rectificationRequestID: String?
 
-    public init(kind: NotificationKind, actor: Principal, documentIDs: [String] = [], grantID: String? = nil, expiresAt: Date? = nil) {
+    public init(
+        kind: NotificationKind, actor: Principal, documentIDs: [String] = [], grantID: String? = nil, expiresAt: Date? = nil,
+        rectificationRequestID: String? = nil
+    ) {
         self.kind = kind
         self.actor = actor
         self.documentIDs = documentIDs
         self.grantID = grantID
         self.expiresAt = expiresAt
+        self.rectificationRequestID = rectificationRequestID
     }
 }
 

@@ -69,6 +69,13 @@ public struct RecordTransaction: Sendable {
     /// The access settings as they will be committed.
     public var effectiveSettings: RecordAccessSettings { updatedSettings ?? settings }
 
+    /// The staged notifications the patient chose to receive (what the repository stores):
+    /// a kind turned off is dropped, except emergency access, which is always notified.
+    public var deliveredNotifications: [NotificationDraft] {
+        let preferences = effectiveSettings.notificationPreferences
+        return notifications.filter { preferences.delivers($0.kind) }
+    }
+
     /// Appends to the log. Entries of a record that does not exist (and is not being created)
     /// are dropped: there is no log to hold them.
     public mutating func log(_ entry: AccessLogEntry) {

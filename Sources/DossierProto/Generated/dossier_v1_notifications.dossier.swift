@@ -7,8 +7,15 @@ import SwiftProtobuf
 // MARK: - dossier.v1.Notifications
 
 /// Notifications for the patient about their record: first access by a new professional,
-/// emergency access, new document, grant about to expire. The patient app polls them with a
-/// cursor; push delivery (mail, SMS, app push) is outside this API.
+/// emergency access, new document, grant about to expire, change of referring physician, answer
+/// to a rectification request. The patient app polls them with a cursor; push delivery (mail,
+/// SMS, app push) is outside this API.
+///
+/// The patient chooses which kinds she is notified of (EHDS Art. 9: automatic notifications the
+/// person may turn on or off): every kind is on until turned off, except EMERGENCY_ACCESS, which
+/// is always notified and cannot be turned off. A kind turned off is not recorded at all while it
+/// is off (turning it on again does not bring back what happened meanwhile); the access log keeps
+/// every operation whatever the choices.
 ///
 /// Callers: the patient and their delegate, on their record (the read state is shared: a
 /// delegate marking a notification read marks it for the patient too). Anyone else:
@@ -22,9 +29,17 @@ public enum Dossier_V1_Notifications {
         /// Marks notifications read: those listed and/or all up to an id. Marking a read or unknown
         /// id is a no-op (no NOT_FOUND), so retries are safe.
         public static let markNotificationsRead = RPCMethodName(service: "dossier.v1.Notifications", method: "MarkNotificationsRead")
+        /// The record's notification choices: one entry per kind, in enum order, each on or off.
+        public static let getNotificationPreferences = RPCMethodName(service: "dossier.v1.Notifications", method: "GetNotificationPreferences")
+        /// Turns kinds on or off; kinds not listed keep their choice. EMERGENCY_ACCESS is always
+        /// notified: asking to turn it off is refused with INVALID_ARGUMENT "NOTIFICATION_ALWAYS_ON"
+        /// (field `preferences`) and nothing changes; turning it on is accepted (a no-op).
+        /// UNSPECIFIED or an unknown kind: INVALID_ARGUMENT "INVALID_ENUM". A kind listed twice: the
+        /// last entry counts. Allowed on a closed record too (it changes nothing of the record).
+        public static let setNotificationPreferences = RPCMethodName(service: "dossier.v1.Notifications", method: "SetNotificationPreferences")
 
         /// Every method of `dossier.v1.Notifications`, in declaration order.
-        public static let all: [RPCMethodName] = [listNotifications, markNotificationsRead]
+        public static let all: [RPCMethodName] = [listNotifications, markNotificationsRead, getNotificationPreferences, setNotificationPreferences]
     }
 }
 
@@ -36,6 +51,14 @@ public protocol Dossier_V1_NotificationsService<Context>: Sendable {
     /// Marks notifications read: those listed and/or all up to an id. Marking a read or unknown
     /// id is a no-op (no NOT_FOUND), so retries are safe.
     func markNotificationsRead(_ request: Dossier_V1_MarkNotificationsReadRequest, context: Context) async throws -> Dossier_V1_MarkNotificationsReadResponse
+    /// The record's notification choices: one entry per kind, in enum order, each on or off.
+    func getNotificationPreferences(_ request: Dossier_V1_GetNotificationPreferencesRequest, context: Context) async throws -> Dossier_V1_GetNotificationPreferencesResponse
+    /// Turns kinds on or off; kinds not listed keep their choice. EMERGENCY_ACCESS is always
+    /// notified: asking to turn it off is refused with INVALID_ARGUMENT "NOTIFICATION_ALWAYS_ON"
+    /// (field `preferences`) and nothing changes; turning it on is accepted (a no-op).
+    /// UNSPECIFIED or an unknown kind: INVALID_ARGUMENT "INVALID_ENUM". A kind listed twice: the
+    /// last entry counts. Allowed on a closed record too (it changes nothing of the record).
+    func setNotificationPreferences(_ request: Dossier_V1_SetNotificationPreferencesRequest, context: Context) async throws -> Dossier_V1_SetNotificationPreferencesResponse
 }
 
 extension Dossier_V1_NotificationsService {
@@ -53,6 +76,18 @@ extension Dossier_V1_NotificationsService {
                 do { request = try Dossier_V1_MarkNotificationsReadRequest(serializedBytes: payload) }
                 catch { throw RPCPayloadDecodingError(method: Dossier_V1_Notifications.Method.markNotificationsRead, reason: String(describing: error)) }
                 return try await self.markNotificationsRead(request, context: context).serializedBytes()
+            },
+            RPCServerMethod(name: Dossier_V1_Notifications.Method.getNotificationPreferences) { payload, context in
+                let request: Dossier_V1_GetNotificationPreferencesRequest
+                do { request = try Dossier_V1_GetNotificationPreferencesRequest(serializedBytes: payload) }
+                catch { throw RPCPayloadDecodingError(method: Dossier_V1_Notifications.Method.getNotificationPreferences, reason: String(describing: error)) }
+                return try await self.getNotificationPreferences(request, context: context).serializedBytes()
+            },
+            RPCServerMethod(name: Dossier_V1_Notifications.Method.setNotificationPreferences) { payload, context in
+                let request: Dossier_V1_SetNotificationPreferencesRequest
+                do { request = try Dossier_V1_SetNotificationPreferencesRequest(serializedBytes: payload) }
+                catch { throw RPCPayloadDecodingError(method: Dossier_V1_Notifications.Method.setNotificationPreferences, reason: String(describing: error)) }
+                return try await self.setNotificationPreferences(request, context: context).serializedBytes()
             },
         ]
     }
@@ -75,5 +110,21 @@ public struct Dossier_V1_NotificationsClient<Transport: RPCUnaryTransport>: Send
     public func markNotificationsRead(_ request: Dossier_V1_MarkNotificationsReadRequest, options: RPCCallOptions = RPCCallOptions()) async throws -> Dossier_V1_MarkNotificationsReadResponse {
         let response = try await transport.unary(Dossier_V1_Notifications.Method.markNotificationsRead, payload: try request.serializedBytes(), options: options)
         return try Dossier_V1_MarkNotificationsReadResponse(serializedBytes: response)
+    }
+
+    /// The record's notification choices: one entry per kind, in enum order, each on or off.
+    public func getNotificationPreferences(_ request: Dossier_V1_GetNotificationPreferencesRequest, options: RPCCallOptions = RPCCallOptions()) async throws -> Dossier_V1_GetNotificationPreferencesResponse {
+        let response = try await transport.unary(Dossier_V1_Notifications.Method.getNotificationPreferences, payload: try request.serializedBytes(), options: options)
+        return try Dossier_V1_GetNotificationPreferencesResponse(serializedBytes: response)
+    }
+
+    /// Turns kinds on or off; kinds not listed keep their choice. EMERGENCY_ACCESS is always
+    /// notified: asking to turn it off is refused with INVALID_ARGUMENT "NOTIFICATION_ALWAYS_ON"
+    /// (field `preferences`) and nothing changes; turning it on is accepted (a no-op).
+    /// UNSPECIFIED or an unknown kind: INVALID_ARGUMENT "INVALID_ENUM". A kind listed twice: the
+    /// last entry counts. Allowed on a closed record too (it changes nothing of the record).
+    public func setNotificationPreferences(_ request: Dossier_V1_SetNotificationPreferencesRequest, options: RPCCallOptions = RPCCallOptions()) async throws -> Dossier_V1_SetNotificationPreferencesResponse {
+        let response = try await transport.unary(Dossier_V1_Notifications.Method.setNotificationPreferences, payload: try request.serializedBytes(), options: options)
+        return try Dossier_V1_SetNotificationPreferencesResponse(serializedBytes: response)
     }
 }

@@ -42,6 +42,16 @@ public nonisolated enum Dossier_V1_NotificationKind: SwiftProtobuf.Enum, Swift.C
   /// removed the record's referring physician (`actor`; the new one in the access log entry's
   /// `subject`), who has extended read-write access.
   case referringPhysicianChanged // = 5
+
+  /// A rectification request of the patient was answered by a new version of the document
+  /// (`rectification_request_id`; `document_ids`: the new version, then the replaced one). A
+  /// new version hidden from the patient answers at its release.
+  case rectificationCorrected // = 6
+
+  /// A rectification request was declined, with a reason (`rectification_request_id`;
+  /// `document_ids`: the document; the reason in ListRectificationRequests), or closed because
+  /// the document was deprecated (the deprecation reason).
+  case rectificationDeclined // = 7
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -56,6 +66,8 @@ public nonisolated enum Dossier_V1_NotificationKind: SwiftProtobuf.Enum, Swift.C
     case 3: self = .newDocument
     case 4: self = .grantExpiring
     case 5: self = .referringPhysicianChanged
+    case 6: self = .rectificationCorrected
+    case 7: self = .rectificationDeclined
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -68,6 +80,8 @@ public nonisolated enum Dossier_V1_NotificationKind: SwiftProtobuf.Enum, Swift.C
     case .newDocument: return 3
     case .grantExpiring: return 4
     case .referringPhysicianChanged: return 5
+    case .rectificationCorrected: return 6
+    case .rectificationDeclined: return 7
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -80,6 +94,8 @@ public nonisolated enum Dossier_V1_NotificationKind: SwiftProtobuf.Enum, Swift.C
     .newDocument,
     .grantExpiring,
     .referringPhysicianChanged,
+    .rectificationCorrected,
+    .rectificationDeclined,
   ]
 
 }
@@ -162,6 +178,12 @@ public nonisolated struct Dossier_V1_Notification: @unchecked Sendable {
     set {_uniqueStorage()._accessLogSequence = newValue}
   }
 
+  /// RECTIFICATION_CORRECTED, RECTIFICATION_DECLINED: the request answered.
+  public var rectificationRequestID: String {
+    get {_storage._rectificationRequestID}
+    set {_uniqueStorage()._rectificationRequestID = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -237,17 +259,112 @@ public nonisolated struct Dossier_V1_MarkNotificationsReadResponse: Sendable {
   public init() {}
 }
 
+/// One kind's choice.
+public nonisolated struct Dossier_V1_NotificationPreference: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var kind: Dossier_V1_NotificationKind = .unspecified
+
+  /// Notified (the default) or not.
+  public var enabled: Bool = false
+
+  /// Always true for EMERGENCY_ACCESS, which cannot be turned off (in answers only).
+  public var alwaysOn: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dossier_V1_GetNotificationPreferencesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var patientID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dossier_V1_GetNotificationPreferencesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Every kind but UNSPECIFIED, in enum order.
+  public var preferences: [Dossier_V1_NotificationPreference] = []
+
+  /// When the choices were last changed; unset while they are the defaults never changed.
+  public var updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_updatedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_updatedAt = newValue}
+  }
+  /// Returns true if `updatedAt` has been explicitly set.
+  public var hasUpdatedAt: Bool {self._updatedAt != nil}
+  /// Clears the value of `updatedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearUpdatedAt() {self._updatedAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Dossier_V1_SetNotificationPreferencesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var patientID: String = String()
+
+  /// The kinds to change (`always_on` is ignored); at least one.
+  public var preferences: [Dossier_V1_NotificationPreference] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dossier_V1_SetNotificationPreferencesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Every kind after the change, as GetNotificationPreferences returns them.
+  public var preferences: [Dossier_V1_NotificationPreference] = []
+
+  public var updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_updatedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_updatedAt = newValue}
+  }
+  /// Returns true if `updatedAt` has been explicitly set.
+  public var hasUpdatedAt: Bool {self._updatedAt != nil}
+  /// Clears the value of `updatedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearUpdatedAt() {self._updatedAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "dossier.v1"
 
 nonisolated extension Dossier_V1_NotificationKind: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0NOTIFICATION_KIND_UNSPECIFIED\0\u{1}NOTIFICATION_KIND_FIRST_ACCESS\0\u{1}NOTIFICATION_KIND_EMERGENCY_ACCESS\0\u{1}NOTIFICATION_KIND_NEW_DOCUMENT\0\u{1}NOTIFICATION_KIND_GRANT_EXPIRING\0\u{1}NOTIFICATION_KIND_REFERRING_PHYSICIAN_CHANGED\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0NOTIFICATION_KIND_UNSPECIFIED\0\u{1}NOTIFICATION_KIND_FIRST_ACCESS\0\u{1}NOTIFICATION_KIND_EMERGENCY_ACCESS\0\u{1}NOTIFICATION_KIND_NEW_DOCUMENT\0\u{1}NOTIFICATION_KIND_GRANT_EXPIRING\0\u{1}NOTIFICATION_KIND_REFERRING_PHYSICIAN_CHANGED\0\u{1}NOTIFICATION_KIND_RECTIFICATION_CORRECTED\0\u{1}NOTIFICATION_KIND_RECTIFICATION_DECLINED\0")
 }
 
 nonisolated extension Dossier_V1_Notification: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Notification"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}notification_id\0\u{3}patient_id\0\u{1}kind\0\u{3}created_at\0\u{3}read_at\0\u{1}actor\0\u{3}document_ids\0\u{3}grant_id\0\u{3}expires_at\0\u{3}access_log_sequence\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}notification_id\0\u{3}patient_id\0\u{1}kind\0\u{3}created_at\0\u{3}read_at\0\u{1}actor\0\u{3}document_ids\0\u{3}grant_id\0\u{3}expires_at\0\u{3}access_log_sequence\0\u{3}rectification_request_id\0")
 
   fileprivate class _StorageClass {
     var _notificationID: UInt64 = 0
@@ -260,6 +377,7 @@ nonisolated extension Dossier_V1_Notification: SwiftProtobuf.Message, SwiftProto
     var _grantID: String = String()
     var _expiresAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _accessLogSequence: UInt64 = 0
+    var _rectificationRequestID: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -280,6 +398,7 @@ nonisolated extension Dossier_V1_Notification: SwiftProtobuf.Message, SwiftProto
       _grantID = source._grantID
       _expiresAt = source._expiresAt
       _accessLogSequence = source._accessLogSequence
+      _rectificationRequestID = source._rectificationRequestID
     }
   }
 
@@ -308,6 +427,7 @@ nonisolated extension Dossier_V1_Notification: SwiftProtobuf.Message, SwiftProto
         case 8: try { try decoder.decodeSingularStringField(value: &_storage._grantID) }()
         case 9: try { try decoder.decodeSingularMessageField(value: &_storage._expiresAt) }()
         case 10: try { try decoder.decodeSingularUInt64Field(value: &_storage._accessLogSequence) }()
+        case 11: try { try decoder.decodeSingularStringField(value: &_storage._rectificationRequestID) }()
         default: break
         }
       }
@@ -350,6 +470,9 @@ nonisolated extension Dossier_V1_Notification: SwiftProtobuf.Message, SwiftProto
       if _storage._accessLogSequence != 0 {
         try visitor.visitSingularUInt64Field(value: _storage._accessLogSequence, fieldNumber: 10)
       }
+      if !_storage._rectificationRequestID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._rectificationRequestID, fieldNumber: 11)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -369,6 +492,7 @@ nonisolated extension Dossier_V1_Notification: SwiftProtobuf.Message, SwiftProto
         if _storage._grantID != rhs_storage._grantID {return false}
         if _storage._expiresAt != rhs_storage._expiresAt {return false}
         if _storage._accessLogSequence != rhs_storage._accessLogSequence {return false}
+        if _storage._rectificationRequestID != rhs_storage._rectificationRequestID {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -533,6 +657,189 @@ nonisolated extension Dossier_V1_MarkNotificationsReadResponse: SwiftProtobuf.Me
   public static func ==(lhs: Dossier_V1_MarkNotificationsReadResponse, rhs: Dossier_V1_MarkNotificationsReadResponse) -> Bool {
     if lhs.marked != rhs.marked {return false}
     if lhs.unreadTotal != rhs.unreadTotal {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dossier_V1_NotificationPreference: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".NotificationPreference"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{1}enabled\0\u{3}always_on\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.enabled) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.alwaysOn) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 1)
+    }
+    if self.enabled != false {
+      try visitor.visitSingularBoolField(value: self.enabled, fieldNumber: 2)
+    }
+    if self.alwaysOn != false {
+      try visitor.visitSingularBoolField(value: self.alwaysOn, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dossier_V1_NotificationPreference, rhs: Dossier_V1_NotificationPreference) -> Bool {
+    if lhs.kind != rhs.kind {return false}
+    if lhs.enabled != rhs.enabled {return false}
+    if lhs.alwaysOn != rhs.alwaysOn {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dossier_V1_GetNotificationPreferencesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetNotificationPreferencesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}patient_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.patientID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.patientID.isEmpty {
+      try visitor.visitSingularStringField(value: self.patientID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dossier_V1_GetNotificationPreferencesRequest, rhs: Dossier_V1_GetNotificationPreferencesRequest) -> Bool {
+    if lhs.patientID != rhs.patientID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dossier_V1_GetNotificationPreferencesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetNotificationPreferencesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}preferences\0\u{3}updated_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.preferences) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._updatedAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.preferences.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.preferences, fieldNumber: 1)
+    }
+    try { if let v = self._updatedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dossier_V1_GetNotificationPreferencesResponse, rhs: Dossier_V1_GetNotificationPreferencesResponse) -> Bool {
+    if lhs.preferences != rhs.preferences {return false}
+    if lhs._updatedAt != rhs._updatedAt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dossier_V1_SetNotificationPreferencesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetNotificationPreferencesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}patient_id\0\u{1}preferences\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.patientID) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.preferences) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.patientID.isEmpty {
+      try visitor.visitSingularStringField(value: self.patientID, fieldNumber: 1)
+    }
+    if !self.preferences.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.preferences, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dossier_V1_SetNotificationPreferencesRequest, rhs: Dossier_V1_SetNotificationPreferencesRequest) -> Bool {
+    if lhs.patientID != rhs.patientID {return false}
+    if lhs.preferences != rhs.preferences {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dossier_V1_SetNotificationPreferencesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetNotificationPreferencesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}preferences\0\u{3}updated_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.preferences) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._updatedAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.preferences.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.preferences, fieldNumber: 1)
+    }
+    try { if let v = self._updatedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dossier_V1_SetNotificationPreferencesResponse, rhs: Dossier_V1_SetNotificationPreferencesResponse) -> Bool {
+    if lhs.preferences != rhs.preferences {return false}
+    if lhs._updatedAt != rhs._updatedAt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

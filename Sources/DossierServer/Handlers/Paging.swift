@@ -114,3 +114,4 @@ extension Dossier_V1_ListMyDelegationsRequest: PagedRequest {}
 extension Dossier_V1_ListNotificationsRequest: PagedRequest {}
 extension Dossier_V1_ListBackupsRequest: PagedRequest {}
 extension Dossier_V1_ListRevokedCertificatesRequest: PagedRequest {}
+extension Dossier_V1_ListRectificationRequestsRequest: PagedRequest {}

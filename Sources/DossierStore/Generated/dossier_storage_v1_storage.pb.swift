@@ -391,7 +391,8 @@ nonisolated struct Dossier_Storage_V1_StoredNotification: Sendable {
 
   var id: UInt64 = 0
 
-  /// "firstAccess", "emergencyAccess", "newDocument", "grantExpiring".
+  /// "firstAccess", "emergencyAccess", "newDocument", "grantExpiring",
+  /// "referringPhysicianChanged", "rectificationCorrected", "rectificationDeclined".
   var kind: String = String()
 
   var createdAtUs: Int64 = 0
@@ -415,11 +416,101 @@ nonisolated struct Dossier_Storage_V1_StoredNotification: Sendable {
 
   var logSequence: UInt64 = 0
 
+  var rectificationRequestID: String = String()
+
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
   init() {}
 
   fileprivate var _actor: Dossier_Storage_V1_StoredActor? = nil
+}
+
+/// The patient's notification choices (`grants` family, type byte 'N'): the kinds turned off
+/// (NotificationKind raw values, e.g. "newDocument").
+nonisolated struct Dossier_Storage_V1_StoredNotificationPreferences: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var disabledKinds: [String] = []
+
+  var updatedAtUs: Int64 = 0
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
+/// A rectification request (`grants` family, type byte 'R' ‖ request id).
+nonisolated struct Dossier_Storage_V1_StoredRectificationRequest: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var id: String {
+    get {_storage._id}
+    set {_uniqueStorage()._id = newValue}
+  }
+
+  var documentID: String {
+    get {_storage._documentID}
+    set {_uniqueStorage()._documentID = newValue}
+  }
+
+  var requestedBy: Dossier_Storage_V1_StoredActor {
+    get {_storage._requestedBy ?? Dossier_Storage_V1_StoredActor()}
+    set {_uniqueStorage()._requestedBy = newValue}
+  }
+  /// Returns true if `requestedBy` has been explicitly set.
+  var hasRequestedBy: Bool {_storage._requestedBy != nil}
+  /// Clears the value of `requestedBy`. Subsequent reads from it will return its default value.
+  mutating func clearRequestedBy() {_uniqueStorage()._requestedBy = nil}
+
+  var requestedAtUs: Int64 {
+    get {_storage._requestedAtUs}
+    set {_uniqueStorage()._requestedAtUs = newValue}
+  }
+
+  var reason: String {
+    get {_storage._reason}
+    set {_uniqueStorage()._reason = newValue}
+  }
+
+  /// "open", "corrected", "declined".
+  var status: String {
+    get {_storage._status}
+    set {_uniqueStorage()._status = newValue}
+  }
+
+  var answeredBy: Dossier_Storage_V1_StoredActor {
+    get {_storage._answeredBy ?? Dossier_Storage_V1_StoredActor()}
+    set {_uniqueStorage()._answeredBy = newValue}
+  }
+  /// Returns true if `answeredBy` has been explicitly set.
+  var hasAnsweredBy: Bool {_storage._answeredBy != nil}
+  /// Clears the value of `answeredBy`. Subsequent reads from it will return its default value.
+  mutating func clearAnsweredBy() {_uniqueStorage()._answeredBy = nil}
+
+  var answeredAtUs: Int64 {
+    get {_storage._answeredAtUs}
+    set {_uniqueStorage()._answeredAtUs = newValue}
+  }
+
+  var answer: String {
+    get {_storage._answer}
+    set {_uniqueStorage()._answer = newValue}
+  }
+
+  var replacementDocumentID: String {
+    get {_storage._replacementDocumentID}
+    set {_uniqueStorage()._replacementDocumentID = newValue}
+  }
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// A coded value (system, code, display).
@@ -1463,7 +1554,7 @@ nonisolated extension Dossier_Storage_V1_StoredPresenceCode: SwiftProtobuf.Messa
 
 nonisolated extension Dossier_Storage_V1_StoredNotification: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".StoredNotification"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}kind\0\u{3}created_at_us\0\u{3}read_at_us\0\u{1}actor\0\u{3}document_ids\0\u{3}grant_id\0\u{3}expires_at_us\0\u{3}log_sequence\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}kind\0\u{3}created_at_us\0\u{3}read_at_us\0\u{1}actor\0\u{3}document_ids\0\u{3}grant_id\0\u{3}expires_at_us\0\u{3}log_sequence\0\u{3}rectification_request_id\0")
 
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1480,6 +1571,7 @@ nonisolated extension Dossier_Storage_V1_StoredNotification: SwiftProtobuf.Messa
       case 7: try { try decoder.decodeSingularStringField(value: &self.grantID) }()
       case 8: try { try decoder.decodeSingularInt64Field(value: &self.expiresAtUs) }()
       case 9: try { try decoder.decodeSingularUInt64Field(value: &self.logSequence) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.rectificationRequestID) }()
       default: break
       }
     }
@@ -1517,6 +1609,9 @@ nonisolated extension Dossier_Storage_V1_StoredNotification: SwiftProtobuf.Messa
     if self.logSequence != 0 {
       try visitor.visitSingularUInt64Field(value: self.logSequence, fieldNumber: 9)
     }
+    if !self.rectificationRequestID.isEmpty {
+      try visitor.visitSingularStringField(value: self.rectificationRequestID, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1530,6 +1625,175 @@ nonisolated extension Dossier_Storage_V1_StoredNotification: SwiftProtobuf.Messa
     if lhs.grantID != rhs.grantID {return false}
     if lhs.expiresAtUs != rhs.expiresAtUs {return false}
     if lhs.logSequence != rhs.logSequence {return false}
+    if lhs.rectificationRequestID != rhs.rectificationRequestID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dossier_Storage_V1_StoredNotificationPreferences: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".StoredNotificationPreferences"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}disabled_kinds\0\u{3}updated_at_us\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedStringField(value: &self.disabledKinds) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.updatedAtUs) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.disabledKinds.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.disabledKinds, fieldNumber: 1)
+    }
+    if self.updatedAtUs != 0 {
+      try visitor.visitSingularInt64Field(value: self.updatedAtUs, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Dossier_Storage_V1_StoredNotificationPreferences, rhs: Dossier_Storage_V1_StoredNotificationPreferences) -> Bool {
+    if lhs.disabledKinds != rhs.disabledKinds {return false}
+    if lhs.updatedAtUs != rhs.updatedAtUs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dossier_Storage_V1_StoredRectificationRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".StoredRectificationRequest"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}document_id\0\u{3}requested_by\0\u{3}requested_at_us\0\u{1}reason\0\u{1}status\0\u{3}answered_by\0\u{3}answered_at_us\0\u{1}answer\0\u{3}replacement_document_id\0")
+
+  fileprivate class _StorageClass {
+    var _id: String = String()
+    var _documentID: String = String()
+    var _requestedBy: Dossier_Storage_V1_StoredActor? = nil
+    var _requestedAtUs: Int64 = 0
+    var _reason: String = String()
+    var _status: String = String()
+    var _answeredBy: Dossier_Storage_V1_StoredActor? = nil
+    var _answeredAtUs: Int64 = 0
+    var _answer: String = String()
+    var _replacementDocumentID: String = String()
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _id = source._id
+      _documentID = source._documentID
+      _requestedBy = source._requestedBy
+      _requestedAtUs = source._requestedAtUs
+      _reason = source._reason
+      _status = source._status
+      _answeredBy = source._answeredBy
+      _answeredAtUs = source._answeredAtUs
+      _answer = source._answer
+      _replacementDocumentID = source._replacementDocumentID
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._id) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._documentID) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._requestedBy) }()
+        case 4: try { try decoder.decodeSingularInt64Field(value: &_storage._requestedAtUs) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._reason) }()
+        case 6: try { try decoder.decodeSingularStringField(value: &_storage._status) }()
+        case 7: try { try decoder.decodeSingularMessageField(value: &_storage._answeredBy) }()
+        case 8: try { try decoder.decodeSingularInt64Field(value: &_storage._answeredAtUs) }()
+        case 9: try { try decoder.decodeSingularStringField(value: &_storage._answer) }()
+        case 10: try { try decoder.decodeSingularStringField(value: &_storage._replacementDocumentID) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._id.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._id, fieldNumber: 1)
+      }
+      if !_storage._documentID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._documentID, fieldNumber: 2)
+      }
+      try { if let v = _storage._requestedBy {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
+      if _storage._requestedAtUs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._requestedAtUs, fieldNumber: 4)
+      }
+      if !_storage._reason.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._reason, fieldNumber: 5)
+      }
+      if !_storage._status.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._status, fieldNumber: 6)
+      }
+      try { if let v = _storage._answeredBy {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+      } }()
+      if _storage._answeredAtUs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._answeredAtUs, fieldNumber: 8)
+      }
+      if !_storage._answer.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._answer, fieldNumber: 9)
+      }
+      if !_storage._replacementDocumentID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._replacementDocumentID, fieldNumber: 10)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Dossier_Storage_V1_StoredRectificationRequest, rhs: Dossier_Storage_V1_StoredRectificationRequest) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._id != rhs_storage._id {return false}
+        if _storage._documentID != rhs_storage._documentID {return false}
+        if _storage._requestedBy != rhs_storage._requestedBy {return false}
+        if _storage._requestedAtUs != rhs_storage._requestedAtUs {return false}
+        if _storage._reason != rhs_storage._reason {return false}
+        if _storage._status != rhs_storage._status {return false}
+        if _storage._answeredBy != rhs_storage._answeredBy {return false}
+        if _storage._answeredAtUs != rhs_storage._answeredAtUs {return false}
+        if _storage._answer != rhs_storage._answer {return false}
+        if _storage._replacementDocumentID != rhs_storage._replacementDocumentID {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -232,7 +232,232 @@ void   dossier__v1__mark_notifications_read_response__free_unpacked
   assert(message->base.descriptor == &dossier__v1__mark_notifications_read_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor dossier__v1__notification__field_descriptors[10] =
+void   dossier__v1__notification_preference__init
+                     (Dossier__V1__NotificationPreference         *message)
+{
+  static const Dossier__V1__NotificationPreference init_value = DOSSIER__V1__NOTIFICATION_PREFERENCE__INIT;
+  *message = init_value;
+}
+size_t dossier__v1__notification_preference__get_packed_size
+                     (const Dossier__V1__NotificationPreference *message)
+{
+  assert(message->base.descriptor == &dossier__v1__notification_preference__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t dossier__v1__notification_preference__pack
+                     (const Dossier__V1__NotificationPreference *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &dossier__v1__notification_preference__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t dossier__v1__notification_preference__pack_to_buffer
+                     (const Dossier__V1__NotificationPreference *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &dossier__v1__notification_preference__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Dossier__V1__NotificationPreference *
+       dossier__v1__notification_preference__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Dossier__V1__NotificationPreference *)
+     protobuf_c_message_unpack (&dossier__v1__notification_preference__descriptor,
+                                allocator, len, data);
+}
+void   dossier__v1__notification_preference__free_unpacked
+                     (Dossier__V1__NotificationPreference *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &dossier__v1__notification_preference__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   dossier__v1__get_notification_preferences_request__init
+                     (Dossier__V1__GetNotificationPreferencesRequest         *message)
+{
+  static const Dossier__V1__GetNotificationPreferencesRequest init_value = DOSSIER__V1__GET_NOTIFICATION_PREFERENCES_REQUEST__INIT;
+  *message = init_value;
+}
+size_t dossier__v1__get_notification_preferences_request__get_packed_size
+                     (const Dossier__V1__GetNotificationPreferencesRequest *message)
+{
+  assert(message->base.descriptor == &dossier__v1__get_notification_preferences_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t dossier__v1__get_notification_preferences_request__pack
+                     (const Dossier__V1__GetNotificationPreferencesRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &dossier__v1__get_notification_preferences_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t dossier__v1__get_notification_preferences_request__pack_to_buffer
+                     (const Dossier__V1__GetNotificationPreferencesRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &dossier__v1__get_notification_preferences_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Dossier__V1__GetNotificationPreferencesRequest *
+       dossier__v1__get_notification_preferences_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Dossier__V1__GetNotificationPreferencesRequest *)
+     protobuf_c_message_unpack (&dossier__v1__get_notification_preferences_request__descriptor,
+                                allocator, len, data);
+}
+void   dossier__v1__get_notification_preferences_request__free_unpacked
+                     (Dossier__V1__GetNotificationPreferencesRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &dossier__v1__get_notification_preferences_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   dossier__v1__get_notification_preferences_response__init
+                     (Dossier__V1__GetNotificationPreferencesResponse         *message)
+{
+  static const Dossier__V1__GetNotificationPreferencesResponse init_value = DOSSIER__V1__GET_NOTIFICATION_PREFERENCES_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t dossier__v1__get_notification_preferences_response__get_packed_size
+                     (const Dossier__V1__GetNotificationPreferencesResponse *message)
+{
+  assert(message->base.descriptor == &dossier__v1__get_notification_preferences_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t dossier__v1__get_notification_preferences_response__pack
+                     (const Dossier__V1__GetNotificationPreferencesResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &dossier__v1__get_notification_preferences_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t dossier__v1__get_notification_preferences_response__pack_to_buffer
+                     (const Dossier__V1__GetNotificationPreferencesResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &dossier__v1__get_notification_preferences_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Dossier__V1__GetNotificationPreferencesResponse *
+       dossier__v1__get_notification_preferences_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Dossier__V1__GetNotificationPreferencesResponse *)
+     protobuf_c_message_unpack (&dossier__v1__get_notification_preferences_response__descriptor,
+                                allocator, len, data);
+}
+void   dossier__v1__get_notification_preferences_response__free_unpacked
+                     (Dossier__V1__GetNotificationPreferencesResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &dossier__v1__get_notification_preferences_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   dossier__v1__set_notification_preferences_request__init
+                     (Dossier__V1__SetNotificationPreferencesRequest         *message)
+{
+  static const Dossier__V1__SetNotificationPreferencesRequest init_value = DOSSIER__V1__SET_NOTIFICATION_PREFERENCES_REQUEST__INIT;
+  *message = init_value;
+}
+size_t dossier__v1__set_notification_preferences_request__get_packed_size
+                     (const Dossier__V1__SetNotificationPreferencesRequest *message)
+{
+  assert(message->base.descriptor == &dossier__v1__set_notification_preferences_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t dossier__v1__set_notification_preferences_request__pack
+                     (const Dossier__V1__SetNotificationPreferencesRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &dossier__v1__set_notification_preferences_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t dossier__v1__set_notification_preferences_request__pack_to_buffer
+                     (const Dossier__V1__SetNotificationPreferencesRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &dossier__v1__set_notification_preferences_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Dossier__V1__SetNotificationPreferencesRequest *
+       dossier__v1__set_notification_preferences_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Dossier__V1__SetNotificationPreferencesRequest *)
+     protobuf_c_message_unpack (&dossier__v1__set_notification_preferences_request__descriptor,
+                                allocator, len, data);
+}
+void   dossier__v1__set_notification_preferences_request__free_unpacked
+                     (Dossier__V1__SetNotificationPreferencesRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &dossier__v1__set_notification_preferences_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   dossier__v1__set_notification_preferences_response__init
+                     (Dossier__V1__SetNotificationPreferencesResponse         *message)
+{
+  static const Dossier__V1__SetNotificationPreferencesResponse init_value = DOSSIER__V1__SET_NOTIFICATION_PREFERENCES_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t dossier__v1__set_notification_preferences_response__get_packed_size
+                     (const Dossier__V1__SetNotificationPreferencesResponse *message)
+{
+  assert(message->base.descriptor == &dossier__v1__set_notification_preferences_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t dossier__v1__set_notification_preferences_response__pack
+                     (const Dossier__V1__SetNotificationPreferencesResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &dossier__v1__set_notification_preferences_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t dossier__v1__set_notification_preferences_response__pack_to_buffer
+                     (const Dossier__V1__SetNotificationPreferencesResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &dossier__v1__set_notification_preferences_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Dossier__V1__SetNotificationPreferencesResponse *
+       dossier__v1__set_notification_preferences_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Dossier__V1__SetNotificationPreferencesResponse *)
+     protobuf_c_message_unpack (&dossier__v1__set_notification_preferences_response__descriptor,
+                                allocator, len, data);
+}
+void   dossier__v1__set_notification_preferences_response__free_unpacked
+                     (Dossier__V1__SetNotificationPreferencesResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &dossier__v1__set_notification_preferences_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+static const ProtobufCFieldDescriptor dossier__v1__notification__field_descriptors[11] =
 {
   {
     "notification_id",
@@ -354,6 +579,18 @@ static const ProtobufCFieldDescriptor dossier__v1__notification__field_descripto
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "rectification_request_id",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Dossier__V1__Notification, rectification_request_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned dossier__v1__notification__field_indices_by_name[] = {
   9,   /* field[9] = access_log_sequence */
@@ -366,11 +603,12 @@ static const unsigned dossier__v1__notification__field_indices_by_name[] = {
   0,   /* field[0] = notification_id */
   1,   /* field[1] = patient_id */
   4,   /* field[4] = read_at */
+  10,   /* field[10] = rectification_request_id */
 };
 static const ProtobufCIntRange dossier__v1__notification__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 10 }
+  { 0, 11 }
 };
 const ProtobufCMessageDescriptor dossier__v1__notification__descriptor =
 {
@@ -380,7 +618,7 @@ const ProtobufCMessageDescriptor dossier__v1__notification__descriptor =
   "Dossier__V1__Notification",
   "dossier.v1",
   sizeof(Dossier__V1__Notification),
-  10,
+  11,
   dossier__v1__notification__field_descriptors,
   dossier__v1__notification__field_indices_by_name,
   1,  dossier__v1__notification__number_ranges,
@@ -643,7 +881,262 @@ const ProtobufCMessageDescriptor dossier__v1__mark_notifications_read_response__
   (ProtobufCMessageInit) dossier__v1__mark_notifications_read_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCEnumValue dossier__v1__notification_kind__enum_values_by_number[6] =
+static const ProtobufCFieldDescriptor dossier__v1__notification_preference__field_descriptors[3] =
+{
+  {
+    "kind",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Dossier__V1__NotificationPreference, kind),
+    &dossier__v1__notification_kind__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "enabled",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Dossier__V1__NotificationPreference, enabled),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "always_on",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Dossier__V1__NotificationPreference, always_on),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned dossier__v1__notification_preference__field_indices_by_name[] = {
+  2,   /* field[2] = always_on */
+  1,   /* field[1] = enabled */
+  0,   /* field[0] = kind */
+};
+static const ProtobufCIntRange dossier__v1__notification_preference__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor dossier__v1__notification_preference__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "dossier.v1.NotificationPreference",
+  "NotificationPreference",
+  "Dossier__V1__NotificationPreference",
+  "dossier.v1",
+  sizeof(Dossier__V1__NotificationPreference),
+  3,
+  dossier__v1__notification_preference__field_descriptors,
+  dossier__v1__notification_preference__field_indices_by_name,
+  1,  dossier__v1__notification_preference__number_ranges,
+  (ProtobufCMessageInit) dossier__v1__notification_preference__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor dossier__v1__get_notification_preferences_request__field_descriptors[1] =
+{
+  {
+    "patient_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Dossier__V1__GetNotificationPreferencesRequest, patient_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned dossier__v1__get_notification_preferences_request__field_indices_by_name[] = {
+  0,   /* field[0] = patient_id */
+};
+static const ProtobufCIntRange dossier__v1__get_notification_preferences_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor dossier__v1__get_notification_preferences_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "dossier.v1.GetNotificationPreferencesRequest",
+  "GetNotificationPreferencesRequest",
+  "Dossier__V1__GetNotificationPreferencesRequest",
+  "dossier.v1",
+  sizeof(Dossier__V1__GetNotificationPreferencesRequest),
+  1,
+  dossier__v1__get_notification_preferences_request__field_descriptors,
+  dossier__v1__get_notification_preferences_request__field_indices_by_name,
+  1,  dossier__v1__get_notification_preferences_request__number_ranges,
+  (ProtobufCMessageInit) dossier__v1__get_notification_preferences_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor dossier__v1__get_notification_preferences_response__field_descriptors[2] =
+{
+  {
+    "preferences",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Dossier__V1__GetNotificationPreferencesResponse, n_preferences),
+    offsetof(Dossier__V1__GetNotificationPreferencesResponse, preferences),
+    &dossier__v1__notification_preference__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "updated_at",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Dossier__V1__GetNotificationPreferencesResponse, updated_at),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned dossier__v1__get_notification_preferences_response__field_indices_by_name[] = {
+  0,   /* field[0] = preferences */
+  1,   /* field[1] = updated_at */
+};
+static const ProtobufCIntRange dossier__v1__get_notification_preferences_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor dossier__v1__get_notification_preferences_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "dossier.v1.GetNotificationPreferencesResponse",
+  "GetNotificationPreferencesResponse",
+  "Dossier__V1__GetNotificationPreferencesResponse",
+  "dossier.v1",
+  sizeof(Dossier__V1__GetNotificationPreferencesResponse),
+  2,
+  dossier__v1__get_notification_preferences_response__field_descriptors,
+  dossier__v1__get_notification_preferences_response__field_indices_by_name,
+  1,  dossier__v1__get_notification_preferences_response__number_ranges,
+  (ProtobufCMessageInit) dossier__v1__get_notification_preferences_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor dossier__v1__set_notification_preferences_request__field_descriptors[2] =
+{
+  {
+    "patient_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Dossier__V1__SetNotificationPreferencesRequest, patient_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "preferences",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Dossier__V1__SetNotificationPreferencesRequest, n_preferences),
+    offsetof(Dossier__V1__SetNotificationPreferencesRequest, preferences),
+    &dossier__v1__notification_preference__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned dossier__v1__set_notification_preferences_request__field_indices_by_name[] = {
+  0,   /* field[0] = patient_id */
+  1,   /* field[1] = preferences */
+};
+static const ProtobufCIntRange dossier__v1__set_notification_preferences_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor dossier__v1__set_notification_preferences_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "dossier.v1.SetNotificationPreferencesRequest",
+  "SetNotificationPreferencesRequest",
+  "Dossier__V1__SetNotificationPreferencesRequest",
+  "dossier.v1",
+  sizeof(Dossier__V1__SetNotificationPreferencesRequest),
+  2,
+  dossier__v1__set_notification_preferences_request__field_descriptors,
+  dossier__v1__set_notification_preferences_request__field_indices_by_name,
+  1,  dossier__v1__set_notification_preferences_request__number_ranges,
+  (ProtobufCMessageInit) dossier__v1__set_notification_preferences_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor dossier__v1__set_notification_preferences_response__field_descriptors[2] =
+{
+  {
+    "preferences",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Dossier__V1__SetNotificationPreferencesResponse, n_preferences),
+    offsetof(Dossier__V1__SetNotificationPreferencesResponse, preferences),
+    &dossier__v1__notification_preference__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "updated_at",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Dossier__V1__SetNotificationPreferencesResponse, updated_at),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned dossier__v1__set_notification_preferences_response__field_indices_by_name[] = {
+  0,   /* field[0] = preferences */
+  1,   /* field[1] = updated_at */
+};
+static const ProtobufCIntRange dossier__v1__set_notification_preferences_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor dossier__v1__set_notification_preferences_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "dossier.v1.SetNotificationPreferencesResponse",
+  "SetNotificationPreferencesResponse",
+  "Dossier__V1__SetNotificationPreferencesResponse",
+  "dossier.v1",
+  sizeof(Dossier__V1__SetNotificationPreferencesResponse),
+  2,
+  dossier__v1__set_notification_preferences_response__field_descriptors,
+  dossier__v1__set_notification_preferences_response__field_indices_by_name,
+  1,  dossier__v1__set_notification_preferences_response__number_ranges,
+  (ProtobufCMessageInit) dossier__v1__set_notification_preferences_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCEnumValue dossier__v1__notification_kind__enum_values_by_number[8] =
 {
   { "NOTIFICATION_KIND_UNSPECIFIED", "DOSSIER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_UNSPECIFIED", 0 },
   { "NOTIFICATION_KIND_FIRST_ACCESS", "DOSSIER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_FIRST_ACCESS", 1 },
@@ -651,16 +1144,20 @@ static const ProtobufCEnumValue dossier__v1__notification_kind__enum_values_by_n
   { "NOTIFICATION_KIND_NEW_DOCUMENT", "DOSSIER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_NEW_DOCUMENT", 3 },
   { "NOTIFICATION_KIND_GRANT_EXPIRING", "DOSSIER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_GRANT_EXPIRING", 4 },
   { "NOTIFICATION_KIND_REFERRING_PHYSICIAN_CHANGED", "DOSSIER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_REFERRING_PHYSICIAN_CHANGED", 5 },
+  { "NOTIFICATION_KIND_RECTIFICATION_CORRECTED", "DOSSIER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_RECTIFICATION_CORRECTED", 6 },
+  { "NOTIFICATION_KIND_RECTIFICATION_DECLINED", "DOSSIER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_RECTIFICATION_DECLINED", 7 },
 };
 static const ProtobufCIntRange dossier__v1__notification_kind__value_ranges[] = {
-{0, 0},{0, 6}
+{0, 0},{0, 8}
 };
-static const ProtobufCEnumValueIndex dossier__v1__notification_kind__enum_values_by_name[6] =
+static const ProtobufCEnumValueIndex dossier__v1__notification_kind__enum_values_by_name[8] =
 {
   { "NOTIFICATION_KIND_EMERGENCY_ACCESS", 2 },
   { "NOTIFICATION_KIND_FIRST_ACCESS", 1 },
   { "NOTIFICATION_KIND_GRANT_EXPIRING", 4 },
   { "NOTIFICATION_KIND_NEW_DOCUMENT", 3 },
+  { "NOTIFICATION_KIND_RECTIFICATION_CORRECTED", 6 },
+  { "NOTIFICATION_KIND_RECTIFICATION_DECLINED", 7 },
   { "NOTIFICATION_KIND_REFERRING_PHYSICIAN_CHANGED", 5 },
   { "NOTIFICATION_KIND_UNSPECIFIED", 0 },
 };
@@ -671,22 +1168,26 @@ const ProtobufCEnumDescriptor dossier__v1__notification_kind__descriptor =
   "NotificationKind",
   "Dossier__V1__NotificationKind",
   "dossier.v1",
-  6,
+  8,
   dossier__v1__notification_kind__enum_values_by_number,
-  6,
+  8,
   dossier__v1__notification_kind__enum_values_by_name,
   1,
   dossier__v1__notification_kind__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor dossier__v1__notifications__method_descriptors[2] =
+static const ProtobufCMethodDescriptor dossier__v1__notifications__method_descriptors[4] =
 {
   { "ListNotifications", &dossier__v1__list_notifications_request__descriptor, &dossier__v1__list_notifications_response__descriptor },
   { "MarkNotificationsRead", &dossier__v1__mark_notifications_read_request__descriptor, &dossier__v1__mark_notifications_read_response__descriptor },
+  { "GetNotificationPreferences", &dossier__v1__get_notification_preferences_request__descriptor, &dossier__v1__get_notification_preferences_response__descriptor },
+  { "SetNotificationPreferences", &dossier__v1__set_notification_preferences_request__descriptor, &dossier__v1__set_notification_preferences_response__descriptor },
 };
 const unsigned dossier__v1__notifications__method_indices_by_name[] = {
+  2,        /* GetNotificationPreferences */
   0,        /* ListNotifications */
-  1         /* MarkNotificationsRead */
+  1,        /* MarkNotificationsRead */
+  3         /* SetNotificationPreferences */
 };
 const ProtobufCServiceDescriptor dossier__v1__notifications__descriptor =
 {
@@ -695,7 +1196,7 @@ const ProtobufCServiceDescriptor dossier__v1__notifications__descriptor =
   "Notifications",
   "Dossier__V1__Notifications",
   "dossier.v1",
-  2,
+  4,
   dossier__v1__notifications__method_descriptors,
   dossier__v1__notifications__method_indices_by_name
 };
@@ -714,6 +1215,22 @@ void dossier__v1__notifications__mark_notifications_read(ProtobufCService *servi
 {
   assert(service->descriptor == &dossier__v1__notifications__descriptor);
   service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void dossier__v1__notifications__get_notification_preferences(ProtobufCService *service,
+                                                              const Dossier__V1__GetNotificationPreferencesRequest *input,
+                                                              Dossier__V1__GetNotificationPreferencesResponse_Closure closure,
+                                                              void *closure_data)
+{
+  assert(service->descriptor == &dossier__v1__notifications__descriptor);
+  service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void dossier__v1__notifications__set_notification_preferences(ProtobufCService *service,
+                                                              const Dossier__V1__SetNotificationPreferencesRequest *input,
+                                                              Dossier__V1__SetNotificationPreferencesResponse_Closure closure,
+                                                              void *closure_data)
+{
+  assert(service->descriptor == &dossier__v1__notifications__descriptor);
+  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void dossier__v1__notifications__init (Dossier__V1__Notifications_Service *service,
                                        Dossier__V1__Notifications_ServiceDestroy destroy)

@@ -22,6 +22,11 @@ typedef struct Dossier__V1__ListNotificationsRequest Dossier__V1__ListNotificati
 typedef struct Dossier__V1__ListNotificationsResponse Dossier__V1__ListNotificationsResponse;
 typedef struct Dossier__V1__MarkNotificationsReadRequest Dossier__V1__MarkNotificationsReadRequest;
 typedef struct Dossier__V1__MarkNotificationsReadResponse Dossier__V1__MarkNotificationsReadResponse;
+typedef struct Dossier__V1__NotificationPreference Dossier__V1__NotificationPreference;
+typedef struct Dossier__V1__GetNotificationPreferencesRequest Dossier__V1__GetNotificationPreferencesRequest;
+typedef struct Dossier__V1__GetNotificationPreferencesResponse Dossier__V1__GetNotificationPreferencesResponse;
+typedef struct Dossier__V1__SetNotificationPreferencesRequest Dossier__V1__SetNotificationPreferencesRequest;
+typedef struct Dossier__V1__SetNotificationPreferencesResponse Dossier__V1__SetNotificationPreferencesResponse;
 
 
 /* --- enums --- */
@@ -51,7 +56,19 @@ typedef enum _Dossier__V1__NotificationKind {
    * removed the record's referring physician (`actor`; the new one in the access log entry's
    * `subject`), who has extended read-write access.
    */
-  DOSSIER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_REFERRING_PHYSICIAN_CHANGED = 5
+  DOSSIER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_REFERRING_PHYSICIAN_CHANGED = 5,
+  /*
+   * A rectification request of the patient was answered by a new version of the document
+   * (`rectification_request_id`; `document_ids`: the new version, then the replaced one). A
+   * new version hidden from the patient answers at its release.
+   */
+  DOSSIER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_RECTIFICATION_CORRECTED = 6,
+  /*
+   * A rectification request was declined, with a reason (`rectification_request_id`;
+   * `document_ids`: the document; the reason in ListRectificationRequests), or closed because
+   * the document was deprecated (the deprecation reason).
+   */
+  DOSSIER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_RECTIFICATION_DECLINED = 7
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(DOSSIER__V1__NOTIFICATION_KIND)
 } Dossier__V1__NotificationKind;
 
@@ -92,10 +109,14 @@ struct  Dossier__V1__Notification
    * The access log entry behind it (AccessLogEntry.sequence), 0 if none.
    */
   uint64_t access_log_sequence;
+  /*
+   * RECTIFICATION_CORRECTED, RECTIFICATION_DECLINED: the request answered.
+   */
+  char *rectification_request_id;
 };
 #define DOSSIER__V1__NOTIFICATION__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&dossier__v1__notification__descriptor) \
-    , 0, (char *)protobuf_c_empty_string, DOSSIER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_UNSPECIFIED, NULL, NULL, NULL, 0,NULL, (char *)protobuf_c_empty_string, NULL, 0 }
+    , 0, (char *)protobuf_c_empty_string, DOSSIER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_UNSPECIFIED, NULL, NULL, NULL, 0,NULL, (char *)protobuf_c_empty_string, NULL, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Dossier__V1__ListNotificationsRequest
@@ -158,6 +179,85 @@ struct  Dossier__V1__MarkNotificationsReadResponse
 #define DOSSIER__V1__MARK_NOTIFICATIONS_READ_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&dossier__v1__mark_notifications_read_response__descriptor) \
     , 0, 0 }
+
+
+/*
+ * One kind's choice.
+ */
+struct  Dossier__V1__NotificationPreference
+{
+  ProtobufCMessage base;
+  Dossier__V1__NotificationKind kind;
+  /*
+   * Notified (the default) or not.
+   */
+  protobuf_c_boolean enabled;
+  /*
+   * Always true for EMERGENCY_ACCESS, which cannot be turned off (in answers only).
+   */
+  protobuf_c_boolean always_on;
+};
+#define DOSSIER__V1__NOTIFICATION_PREFERENCE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&dossier__v1__notification_preference__descriptor) \
+    , DOSSIER__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_UNSPECIFIED, 0, 0 }
+
+
+struct  Dossier__V1__GetNotificationPreferencesRequest
+{
+  ProtobufCMessage base;
+  char *patient_id;
+};
+#define DOSSIER__V1__GET_NOTIFICATION_PREFERENCES_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&dossier__v1__get_notification_preferences_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Dossier__V1__GetNotificationPreferencesResponse
+{
+  ProtobufCMessage base;
+  /*
+   * Every kind but UNSPECIFIED, in enum order.
+   */
+  size_t n_preferences;
+  Dossier__V1__NotificationPreference **preferences;
+  /*
+   * When the choices were last changed; unset while they are the defaults never changed.
+   */
+  Google__Protobuf__Timestamp *updated_at;
+};
+#define DOSSIER__V1__GET_NOTIFICATION_PREFERENCES_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&dossier__v1__get_notification_preferences_response__descriptor) \
+    , 0,NULL, NULL }
+
+
+struct  Dossier__V1__SetNotificationPreferencesRequest
+{
+  ProtobufCMessage base;
+  char *patient_id;
+  /*
+   * The kinds to change (`always_on` is ignored); at least one.
+   */
+  size_t n_preferences;
+  Dossier__V1__NotificationPreference **preferences;
+};
+#define DOSSIER__V1__SET_NOTIFICATION_PREFERENCES_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&dossier__v1__set_notification_preferences_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0,NULL }
+
+
+struct  Dossier__V1__SetNotificationPreferencesResponse
+{
+  ProtobufCMessage base;
+  /*
+   * Every kind after the change, as GetNotificationPreferences returns them.
+   */
+  size_t n_preferences;
+  Dossier__V1__NotificationPreference **preferences;
+  Google__Protobuf__Timestamp *updated_at;
+};
+#define DOSSIER__V1__SET_NOTIFICATION_PREFERENCES_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&dossier__v1__set_notification_preferences_response__descriptor) \
+    , 0,NULL, NULL }
 
 
 /* Dossier__V1__Notification methods */
@@ -255,6 +355,101 @@ Dossier__V1__MarkNotificationsReadResponse *
 void   dossier__v1__mark_notifications_read_response__free_unpacked
                      (Dossier__V1__MarkNotificationsReadResponse *message,
                       ProtobufCAllocator *allocator);
+/* Dossier__V1__NotificationPreference methods */
+void   dossier__v1__notification_preference__init
+                     (Dossier__V1__NotificationPreference         *message);
+size_t dossier__v1__notification_preference__get_packed_size
+                     (const Dossier__V1__NotificationPreference   *message);
+size_t dossier__v1__notification_preference__pack
+                     (const Dossier__V1__NotificationPreference   *message,
+                      uint8_t             *out);
+size_t dossier__v1__notification_preference__pack_to_buffer
+                     (const Dossier__V1__NotificationPreference   *message,
+                      ProtobufCBuffer     *buffer);
+Dossier__V1__NotificationPreference *
+       dossier__v1__notification_preference__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   dossier__v1__notification_preference__free_unpacked
+                     (Dossier__V1__NotificationPreference *message,
+                      ProtobufCAllocator *allocator);
+/* Dossier__V1__GetNotificationPreferencesRequest methods */
+void   dossier__v1__get_notification_preferences_request__init
+                     (Dossier__V1__GetNotificationPreferencesRequest         *message);
+size_t dossier__v1__get_notification_preferences_request__get_packed_size
+                     (const Dossier__V1__GetNotificationPreferencesRequest   *message);
+size_t dossier__v1__get_notification_preferences_request__pack
+                     (const Dossier__V1__GetNotificationPreferencesRequest   *message,
+                      uint8_t             *out);
+size_t dossier__v1__get_notification_preferences_request__pack_to_buffer
+                     (const Dossier__V1__GetNotificationPreferencesRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Dossier__V1__GetNotificationPreferencesRequest *
+       dossier__v1__get_notification_preferences_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   dossier__v1__get_notification_preferences_request__free_unpacked
+                     (Dossier__V1__GetNotificationPreferencesRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Dossier__V1__GetNotificationPreferencesResponse methods */
+void   dossier__v1__get_notification_preferences_response__init
+                     (Dossier__V1__GetNotificationPreferencesResponse         *message);
+size_t dossier__v1__get_notification_preferences_response__get_packed_size
+                     (const Dossier__V1__GetNotificationPreferencesResponse   *message);
+size_t dossier__v1__get_notification_preferences_response__pack
+                     (const Dossier__V1__GetNotificationPreferencesResponse   *message,
+                      uint8_t             *out);
+size_t dossier__v1__get_notification_preferences_response__pack_to_buffer
+                     (const Dossier__V1__GetNotificationPreferencesResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Dossier__V1__GetNotificationPreferencesResponse *
+       dossier__v1__get_notification_preferences_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   dossier__v1__get_notification_preferences_response__free_unpacked
+                     (Dossier__V1__GetNotificationPreferencesResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Dossier__V1__SetNotificationPreferencesRequest methods */
+void   dossier__v1__set_notification_preferences_request__init
+                     (Dossier__V1__SetNotificationPreferencesRequest         *message);
+size_t dossier__v1__set_notification_preferences_request__get_packed_size
+                     (const Dossier__V1__SetNotificationPreferencesRequest   *message);
+size_t dossier__v1__set_notification_preferences_request__pack
+                     (const Dossier__V1__SetNotificationPreferencesRequest   *message,
+                      uint8_t             *out);
+size_t dossier__v1__set_notification_preferences_request__pack_to_buffer
+                     (const Dossier__V1__SetNotificationPreferencesRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Dossier__V1__SetNotificationPreferencesRequest *
+       dossier__v1__set_notification_preferences_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   dossier__v1__set_notification_preferences_request__free_unpacked
+                     (Dossier__V1__SetNotificationPreferencesRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Dossier__V1__SetNotificationPreferencesResponse methods */
+void   dossier__v1__set_notification_preferences_response__init
+                     (Dossier__V1__SetNotificationPreferencesResponse         *message);
+size_t dossier__v1__set_notification_preferences_response__get_packed_size
+                     (const Dossier__V1__SetNotificationPreferencesResponse   *message);
+size_t dossier__v1__set_notification_preferences_response__pack
+                     (const Dossier__V1__SetNotificationPreferencesResponse   *message,
+                      uint8_t             *out);
+size_t dossier__v1__set_notification_preferences_response__pack_to_buffer
+                     (const Dossier__V1__SetNotificationPreferencesResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Dossier__V1__SetNotificationPreferencesResponse *
+       dossier__v1__set_notification_preferences_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   dossier__v1__set_notification_preferences_response__free_unpacked
+                     (Dossier__V1__SetNotificationPreferencesResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Dossier__V1__Notification_Closure)
@@ -272,6 +467,21 @@ typedef void (*Dossier__V1__MarkNotificationsReadRequest_Closure)
 typedef void (*Dossier__V1__MarkNotificationsReadResponse_Closure)
                  (const Dossier__V1__MarkNotificationsReadResponse *message,
                   void *closure_data);
+typedef void (*Dossier__V1__NotificationPreference_Closure)
+                 (const Dossier__V1__NotificationPreference *message,
+                  void *closure_data);
+typedef void (*Dossier__V1__GetNotificationPreferencesRequest_Closure)
+                 (const Dossier__V1__GetNotificationPreferencesRequest *message,
+                  void *closure_data);
+typedef void (*Dossier__V1__GetNotificationPreferencesResponse_Closure)
+                 (const Dossier__V1__GetNotificationPreferencesResponse *message,
+                  void *closure_data);
+typedef void (*Dossier__V1__SetNotificationPreferencesRequest_Closure)
+                 (const Dossier__V1__SetNotificationPreferencesRequest *message,
+                  void *closure_data);
+typedef void (*Dossier__V1__SetNotificationPreferencesResponse_Closure)
+                 (const Dossier__V1__SetNotificationPreferencesResponse *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -287,6 +497,14 @@ struct Dossier__V1__Notifications_Service
                                   const Dossier__V1__MarkNotificationsReadRequest *input,
                                   Dossier__V1__MarkNotificationsReadResponse_Closure closure,
                                   void *closure_data);
+  void (*get_notification_preferences)(Dossier__V1__Notifications_Service *service,
+                                       const Dossier__V1__GetNotificationPreferencesRequest *input,
+                                       Dossier__V1__GetNotificationPreferencesResponse_Closure closure,
+                                       void *closure_data);
+  void (*set_notification_preferences)(Dossier__V1__Notifications_Service *service,
+                                       const Dossier__V1__SetNotificationPreferencesRequest *input,
+                                       Dossier__V1__SetNotificationPreferencesResponse_Closure closure,
+                                       void *closure_data);
 };
 typedef void (*Dossier__V1__Notifications_ServiceDestroy)(Dossier__V1__Notifications_Service *);
 void dossier__v1__notifications__init (Dossier__V1__Notifications_Service *service,
@@ -296,7 +514,9 @@ void dossier__v1__notifications__init (Dossier__V1__Notifications_Service *servi
 #define DOSSIER__V1__NOTIFICATIONS__INIT(function_prefix__) \
     { DOSSIER__V1__NOTIFICATIONS__BASE_INIT,\
       function_prefix__ ## list_notifications,\
-      function_prefix__ ## mark_notifications_read  }
+      function_prefix__ ## mark_notifications_read,\
+      function_prefix__ ## get_notification_preferences,\
+      function_prefix__ ## set_notification_preferences  }
 void dossier__v1__notifications__list_notifications(ProtobufCService *service,
                                                     const Dossier__V1__ListNotificationsRequest *input,
                                                     Dossier__V1__ListNotificationsResponse_Closure closure,
@@ -305,6 +525,14 @@ void dossier__v1__notifications__mark_notifications_read(ProtobufCService *servi
                                                          const Dossier__V1__MarkNotificationsReadRequest *input,
                                                          Dossier__V1__MarkNotificationsReadResponse_Closure closure,
                                                          void *closure_data);
+void dossier__v1__notifications__get_notification_preferences(ProtobufCService *service,
+                                                              const Dossier__V1__GetNotificationPreferencesRequest *input,
+                                                              Dossier__V1__GetNotificationPreferencesResponse_Closure closure,
+                                                              void *closure_data);
+void dossier__v1__notifications__set_notification_preferences(ProtobufCService *service,
+                                                              const Dossier__V1__SetNotificationPreferencesRequest *input,
+                                                              Dossier__V1__SetNotificationPreferencesResponse_Closure closure,
+                                                              void *closure_data);
 
 /* --- descriptors --- */
 
@@ -314,6 +542,11 @@ extern const ProtobufCMessageDescriptor dossier__v1__list_notifications_request_
 extern const ProtobufCMessageDescriptor dossier__v1__list_notifications_response__descriptor;
 extern const ProtobufCMessageDescriptor dossier__v1__mark_notifications_read_request__descriptor;
 extern const ProtobufCMessageDescriptor dossier__v1__mark_notifications_read_response__descriptor;
+extern const ProtobufCMessageDescriptor dossier__v1__notification_preference__descriptor;
+extern const ProtobufCMessageDescriptor dossier__v1__get_notification_preferences_request__descriptor;
+extern const ProtobufCMessageDescriptor dossier__v1__get_notification_preferences_response__descriptor;
+extern const ProtobufCMessageDescriptor dossier__v1__set_notification_preferences_request__descriptor;
+extern const ProtobufCMessageDescriptor dossier__v1__set_notification_preferences_response__descriptor;
 extern const ProtobufCServiceDescriptor dossier__v1__notifications__descriptor;
 
 PROTOBUF_C__END_DECLS
