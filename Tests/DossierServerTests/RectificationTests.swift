@@ -201,6 +201,7 @@ import Testing
         try? FileManager.default.removeItem(atPath: cast.server.dataDirectory + ".log-signing-key")
         cast.server.pki.remove()
     }
+
     /// A correction hidden from the patient answers her request only at its release: before,
     /// she sees no trace of it (decision 0005).
     @Test func aHiddenCorrectionAnswersAtItsRelease() async throws {
@@ -229,6 +230,45 @@ import Testing
         #expect(answered.status == .corrected && answered.replacementDocumentID == hidden.documentID)
         let told = try await cast.alice.notifications.listNotifications(.with { $0.patientID = Docs.alice }).notifications
         #expect(told.first { $0.kind == .rectificationCorrected }?.documentIds == [hidden.documentID, report.documentID])
+        await cast.end()
+    }
+
+    /// Her delegate acts with her rights: chooses her notifications and asks for a correction;
+    /// the delegate's calls are logged as the delegate's.
+    @Test func aDelegateChoosesNotificationsAndAsksForACorrection() async throws {
+        let cast = try await Cast.make()
+        let bobID = "1990020254321"
+        _ = try await cast.alice.access.nameDelegate(.with {
+            $0.patientID = Docs.alice
+            $0.delegateID = bobID
+        })
+        let bob = try await cast.server.connect(kind: "patient", id: bobID)
+        let report = try await Docs.deposit(cast.lab, Docs.submission("lab-1"))
+        _ = try await bob.notifications.setNotificationPreferences(.with {
+            $0.patientID = Docs.alice
+            $0.preferences = [.with { $0.kind = .rectificationDeclined; $0.enabled = false }]
+        })
+        let seen = try await cast.alice.notifications.getNotificationPreferences(.with { $0.patientID = Docs.alice })
+        #expect(seen.preferences.filter { !$0.enabled }.map(\.kind) == [.rectificationDeclined])
+        let asked = try await bob.rectification.requestRectification(.with {
+            $0.patientID = Docs.alice
+            $0.documentID = report.documentID
+            $0.reason = Self.reason
+        }).request
+        #expect(asked.requestedBy.id == bobID)
+        _ = try await cast.lab.rectification.declineRectification(.with {
+            $0.patientID = Docs.alice
+            $0.rectificationRequestID = asked.rectificationRequestID
+            $0.reason = "The value is right"
+        })
+        // Declines are turned off: the answer is in the list, not in the notifications.
+        #expect(try await Self.list(cast.alice).first?.status == .declined)
+        let told = try await cast.alice.notifications.listNotifications(.with { $0.patientID = Docs.alice }).notifications
+        #expect(!told.contains { $0.kind == .rectificationDeclined })
+        let log = try await Docs.log(cast.alice)
+        let byBob = log.filter { $0.actor.id == bobID }
+        #expect(byBob.map(\.operation) == [.setNotificationPreferences, .requestRectification] && byBob.allSatisfy { $0.basis == .delegate })
+        await bob.close()
         await cast.end()
     }
 }
