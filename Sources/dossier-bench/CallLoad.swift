@@ -16,6 +16,9 @@ struct CallLoad {
     let documents: Int
     /// Records loaded by `--mode load`: each call picks one at random instead of the worker's own.
     let population: Population?
+    /// Added to every worker number, so that successive loads in one process (the soak's phases)
+    /// open records of their own.
+    var workerBase = 0
 
     func run() async throws -> (results: [Operation: Measurement], seconds: Double) {
         var roles = Set(mix.operations.map(\.role))
@@ -27,7 +30,8 @@ struct CallLoad {
             for role in roles { byRole[role] = try await target.connect(role) }
             clients.append(byRole)
         }
-        let workers = (0..<connections).flatMap { index in (0..<inFlight).map { index * 1000 + $0 } }
+        let workerBase = self.workerBase
+        let workers = (0..<connections).flatMap { index in (0..<inFlight).map { workerBase + index * 1000 + $0 } }
         var prepared: [Int: Calls.Prepared] = [:]
         if population == nil, mix.operations.contains(where: \.usesWorkerRecord) {
             let helpdesk = try await target.connect("operator-helpdesk")
@@ -56,7 +60,7 @@ struct CallLoad {
         let results = try await withThrowingTaskGroup(of: [Operation: Measurement].self) { group in
             for (index, byRole) in clients.enumerated() {
                 for slot in 0..<inFlight {
-                    let worker = index * 1000 + slot
+                    let worker = workerBase + index * 1000 + slot
                     group.addTask {
                         var results: [Operation: Measurement] = [:]
                         var sequence = 0

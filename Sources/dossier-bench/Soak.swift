@@ -45,16 +45,17 @@ struct Soak {
         var peaks: [(String, Sample)] = []
         let baseline = try sampler.sample(phase: "start")
         sampler.print(baseline)
-        for phase in phases {
+        for (number, phase) in phases.enumerated() {
             let samplesBefore = sampler.count
             let probing = Task { await probes.run(until: ContinuousClock.now + .milliseconds(Int64(phaseSeconds * 1000))) }
             let sampling = Task { await sampler.loop(phase: phase.name, every: sampleSeconds) }
             var results: [Operation: Measurement] = [:]
             var seconds = phaseSeconds
             if let mixText = phase.mix {
-                let load = CallLoad(
+                var load = CallLoad(
                     target: target, mix: try Mix(mixText), connections: phase.connections, inFlight: phase.inFlight,
                     warmup: 0, duration: phaseSeconds, calls: nil, documents: phase.documents, population: nil)
+                load.workerBase = (number + 1) * 1_000_000
                 (results, seconds) = try await load.run()
             } else {
                 try await Task.sleep(for: .milliseconds(Int64(phaseSeconds * 1000)))
