@@ -2,6 +2,7 @@ import DossierCore
 import DossierProto
 import DossierStore
 import DossierTransport
+import DossierWire
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -18,7 +19,7 @@ import X509
 /// `Service`. Shutdown (SIGTERM/SIGINT through the ServiceGroup): stop accepting, drain
 /// in-flight calls, close RocksDB last.
 public final class DossierServer: Service {
-    public static let version = "0.1.0"
+    public static let version = DossierVersion.current
 
     public let configuration: ServerConfiguration
     public let servingState = ServingState()
