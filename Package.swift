@@ -175,7 +175,14 @@ let package = Package(
             dependencies: ["CDossierClient", "CDossierClientShim", "DossierTestSupport", "DossierClient", "DossierServer"]
         ),
         .testTarget(name: "RocksDBTests", dependencies: ["RocksDB"]),
-        .testTarget(name: "DossierdTests", dependencies: ["dossierd", "DossierServer"]),
+        .testTarget(
+            name: "DossierdTests",
+            dependencies: [
+                "dossierd", "DossierServer", "DossierClient", "DossierTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
         .testTarget(name: "DossierCoreTests", dependencies: ["DossierCore"]),
         .testTarget(name: "DossierWireTests", dependencies: ["DossierWire"]),
         .testTarget(name: "DossierStoreTests", dependencies: ["DossierStore"]),

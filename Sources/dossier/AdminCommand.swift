@@ -31,11 +31,17 @@ struct AdminCommand: AsyncParsableCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func run() async throws {
-            let response = try await connection.withClient { client in
-                try await client.admin.listBackups(.with { $0.pageSize = 500 }, options: connection.callOptions)
+            let backups = try await connection.withClient { client in
+                try await Pages.collect { token, size in
+                    let page = try await client.admin.listBackups(.with {
+                        $0.pageSize = size
+                        $0.pageToken = token
+                    }, options: connection.callOptions)
+                    return (page.backups, page.nextPageToken)
+                }.items
             }
-            if connection.json { return try Output.json(response) }
-            AdminCommand.show(response.backups)
+            if connection.json { return try Output.json(Dossier_V1_ListBackupsResponse.with { $0.backups = backups }) }
+            AdminCommand.show(backups)
         }
     }
 
@@ -76,9 +82,9 @@ struct AdminCommand: AsyncParsableCommand {
             Output.columns(
                 ["KIND", "PROFESSION", "EMERGENCY", "CLASSES", "CATEGORIES"],
                 matrix.rows.map { row in
-                    ["\(row.principalKind)", row.profession, row.mayUseEmergencyAccess ? "yes" : "",
-                     row.documentClasses.map { DocumentTable.name($0, in: DocumentTable.classNames) }.joined(separator: ","),
-                     row.sensitiveCategories.map { DocumentTable.name($0, in: DocumentTable.categoryNames) }.joined(separator: ",")]
+                    [Vocabulary.name(row.principalKind), row.profession, row.mayUseEmergencyAccess ? "yes" : "",
+                     row.documentClasses.map { Vocabulary.name($0) }.joined(separator: ","),
+                     row.sensitiveCategories.map { Vocabulary.name($0) }.joined(separator: ",")]
                 })
         }
     }
@@ -98,16 +104,17 @@ extension AdminCommand {
             abstract: "Revoke a client certificate by serial: every call with it is refused at once (operators).")
         @OptionGroup var connection: ConnectionOptions
         @Argument(help: "Serial number, hex (as `openssl x509 -noout -serial` prints it; ':' allowed).") var serial: String
-        @Option(help: "Why: key-compromise, affiliation-changed, superseded, cessation-of-operation, privilege-withdrawn.")
-        var reason: String?
+        @Option(help: "Why the certificate is revoked.")
+        var reason: Dossier_V1_RevocationReason?
         @Option(help: "Your note (ticket number…), at most 200 characters.") var note = ""
+        @Flag(help: "Confirm: a revocation cannot be undone (the holder needs a new certificate).") var yes = false
+
+        func validate() throws {
+            guard yes else { throw ValidationError("a revocation cannot be undone: add --yes to confirm") }
+        }
 
         func run() async throws {
-            let reasons: [(String, Dossier_V1_RevocationReason)] = [
-                ("key-compromise", .keyCompromise), ("affiliation-changed", .affiliationChanged), ("superseded", .superseded),
-                ("cessation-of-operation", .cessationOfOperation), ("privilege-withdrawn", .privilegeWithdrawn),
-            ]
-            let code = try reason.map { try DocumentTable.parse($0, in: reasons, what: "reason") } ?? .unspecified
+            let code = reason ?? .unspecified
             let response = try await connection.withClient { client in
                 try await client.admin.revokeCertificate(.with {
                     $0.serial = serial

@@ -49,9 +49,7 @@ extension AdminCommand {
                     let step = try await client.admin.rotateMasterKey(
                         .with { $0.expectedNewKeyID = expectedKeyID }, options: connection.callOptions)
                     total += step.rewrapped
-                    if !connection.json, isatty(STDERR_FILENO) != 0 {
-                        Output.progress(total, of: total + step.remaining, "re-wrapping record keys")
-                    }
+                    Output.progress(total, of: total + step.remaining, "re-wrapping record keys")
                     if step.completed { return (step, total) }
                 }
             }
@@ -94,23 +92,19 @@ extension AdminCommand {
 
         func run() async throws {
             let certificates = try await connection.withClient { client in
-                var all: [Dossier_V1_RevokedCertificate] = []
-                var token = ""
-                repeat {
+                try await Pages.collect { token, size in
                     let page = try await client.admin.listRevokedCertificates(.with {
-                        $0.pageSize = 500
+                        $0.pageSize = size
                         $0.pageToken = token
                     }, options: connection.callOptions)
-                    all += page.certificates
-                    token = page.nextPageToken
-                } while !token.isEmpty
-                return all
+                    return (page.certificates, page.nextPageToken)
+                }.items
             }
             if connection.json { return try Output.json(Dossier_V1_ListRevokedCertificatesResponse.with { $0.certificates = certificates }) }
             Output.columns(
                 ["SERIAL", "REVOKED", "REASON", "SOURCE", "BY", "NOTE"],
                 certificates.map {
-                    [$0.serial, Output.timestamp($0.revokedAt, isSet: $0.hasRevokedAt), "\($0.reason)", "\($0.source)", $0.revokedBy.id, $0.note]
+                    [$0.serial, Output.timestamp($0.revokedAt, isSet: $0.hasRevokedAt), Vocabulary.name($0.reason), Vocabulary.name($0.source), $0.revokedBy.id, $0.note]
                 })
         }
     }

@@ -16,11 +16,23 @@ struct ConnectionOptions: ParsableArguments {
     @Option(help: "CA bundle that signed the server's certificate, PEM (env DOSSIER_CA).")
     var ca: String?
 
-    @Option(help: "Per-call timeout in seconds.")
+    @Option(help: "Per-call timeout in seconds, more than 0 and at most 86400.")
     var timeout: Double = 30
 
-    @Flag(help: "Print the response as JSON (proto3 JSON mapping).")
+    @Flag(help: "Print the response as JSON (proto3 JSON mapping, proto field and enum names).")
     var json = false
+
+    @Option(help: "Send this request id with every call (ttrpc metadata `request-id`, 1 to 128 printable ASCII characters); the server logs it.")
+    var requestID: String?
+
+    func validate() throws {
+        guard timeout > 0, timeout <= 86_400 else { throw ValidationError("--timeout must be more than 0 and at most 86400 seconds") }
+        if let requestID {
+            guard (1...128).contains(requestID.utf8.count), requestID.utf8.allSatisfy({ $0 >= 0x21 && $0 <= 0x7e }) else {
+                throw ValidationError("--request-id must be 1 to 128 printable ASCII characters, without spaces")
+            }
+        }
+    }
 
     func clientConfiguration() throws -> ClientConfiguration {
         let environment = ProcessInfo.processInfo.environment
@@ -43,18 +55,20 @@ struct ConnectionOptions: ParsableArguments {
     }
 
     var callOptions: RPCCallOptions {
-        RPCCallOptions(timeout: .milliseconds(Int64(timeout * 1000)))
+        RPCCallOptions(
+            timeout: .milliseconds(Int64(timeout * 1000)), metadata: requestID.map { [(key: "request-id", value: $0)] } ?? [])
     }
 
-    /// Connects, runs `body`, closes. Failures print `error: …` and exit 1 (the server refused
-    /// the call) or 3 (connection or TLS failure).
+    /// Connects, runs `body`, closes. A failure becomes a `CLIFailure` with its exit code: 1 the
+    /// server refused the call, 3 connection or TLS failure; integrity and usage failures met in
+    /// `body` keep theirs (2, 64).
     func withClient<T>(_ body: (DossierClient) async throws -> T) async throws -> T {
         let configuration = try clientConfiguration()
         let client: DossierClient
         do {
             client = try await DossierClient.connect(configuration)
         } catch {
-            throw fail("\(error)", exitCode: 3)
+            throw CLIFailure(ExitStatus.connection, "\(error)")
         }
         let result: Result<T, any Error>
         do {
@@ -63,18 +77,6 @@ struct ConnectionOptions: ParsableArguments {
             result = .failure(error)
         }
         await client.close()
-        switch result {
-        case .success(let value):
-            return value
-        case .failure(let error as RPCStatusError):
-            throw fail(error.description, exitCode: 1)
-        case .failure(let error):
-            throw fail("\(error)", exitCode: 3)
-        }
-    }
-
-    private func fail(_ message: String, exitCode: Int32) -> ExitCode {
-        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
-        return ExitCode(exitCode)
+        return try result.mapError(CLIFailure.classify).get()
     }
 }

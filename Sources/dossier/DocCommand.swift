@@ -1,5 +1,4 @@
 import ArgumentParser
-import Crypto
 import DossierClient
 import Foundation
 import SwiftProtobuf
@@ -15,14 +14,14 @@ struct DocCommand: AsyncParsableCommand {
     /// The metadata options of a new document.
     struct Metadata: ParsableArguments {
         @Option(help: "Title.") var title: String
-        @Option(name: .customLong("class"), help: "Document class: report, summary, imaging, prescription, dispensation, care-plan, administered-treatment, lab-result, certificate, patient-provided, administrative.")
-        var documentClass: String
+        @Option(name: .customLong("class"), help: "Document class.")
+        var documentClass: Dossier_V1_DocumentClass
         @Option(help: "Type code SYSTEM|CODE, e.g. http://loinc.org|11502-2.") var type: String
         @Option(help: "Media type (default: from the file name).") var mime: String?
         @Option(help: "Clinical creation date, ISO 8601 (default: now).") var created: String?
-        @Option(help: "normal, restricted or secret.") var confidentiality = "normal"
-        @Option(name: .customLong("category"), help: "Sensitive category (repeatable): psychiatry, sexual-health, genetics, addiction, reproductive-health.")
-        var categories: [String] = []
+        @Option(help: "Confidentiality level.") var confidentiality: Dossier_V1_ConfidentialityLevel = .normal
+        @Option(name: .customLong("category"), help: "Sensitive category (repeatable).")
+        var categories: [Dossier_V1_SensitiveCategory] = []
         @Flag(help: "Hidden from the patient until released.") var hidden = false
         @Option(help: "Your unique id for this document (default: from the content's SHA-256, so a retry is idempotent).")
         var clientID: String?
@@ -40,15 +39,15 @@ struct DocCommand: AsyncParsableCommand {
             return try .with {
                 $0.clientUniqueID = clientID ?? "cli-" + sha256.prefix(16).map { String(format: "%02x", $0) }.joined()
                 $0.title = title
-                $0.documentClass = try DocumentTable.parse(documentClass, in: DocumentTable.classNames, what: "class")
-                $0.sensitiveCategories = try categories.map { try DocumentTable.parse($0, in: DocumentTable.categoryNames, what: "category") }
+                $0.documentClass = documentClass
+                $0.sensitiveCategories = categories
                 $0.typeCode = .with {
                     $0.system = parts[0]
                     $0.code = parts[1]
                 }
                 $0.mimeType = mime ?? Self.mediaType(of: file)
                 $0.createdAt = Google_Protobuf_Timestamp(date: date)
-                $0.confidentiality = try DocumentTable.parse(confidentiality, in: DocumentTable.levelNames, what: "level")
+                $0.confidentiality = confidentiality
                 $0.hiddenFromPatient = hidden
             }
         }
@@ -84,12 +83,11 @@ struct DocCommand: AsyncParsableCommand {
         @OptionGroup var metadata: Metadata
 
         func run() async throws {
-            let content = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
-            let sha = [UInt8](SHA256.hash(data: content))
-            let submission = try metadata.submission(file: file, sha256: sha)
+            let source = try Transfer.Source(path: file)
+            let submission = try metadata.submission(file: file, sha256: source.sha256)
             let document = try await connection.withClient { client in
                 try await Transfer.store(
-                    client, patientID: patientID, submission: submission, content: content, sha256: sha, replaces: nil,
+                    client, patientID: patientID, submission: submission, source: source, replaces: nil,
                     options: connection.callOptions)
             }
             connection.json ? try Output.json(document) : DocumentTable.show(document)
@@ -105,12 +103,11 @@ struct DocCommand: AsyncParsableCommand {
         @OptionGroup var metadata: Metadata
 
         func run() async throws {
-            let content = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
-            let sha = [UInt8](SHA256.hash(data: content))
-            let submission = try metadata.submission(file: file, sha256: sha)
+            let source = try Transfer.Source(path: file)
+            let submission = try metadata.submission(file: file, sha256: source.sha256)
             let document = try await connection.withClient { client in
                 try await Transfer.store(
-                    client, patientID: patientID, submission: submission, content: content, sha256: sha,
+                    client, patientID: patientID, submission: submission, source: source,
                     replaces: documentID, options: connection.callOptions)
             }
             connection.json ? try Output.json(document) : DocumentTable.show(document)
@@ -121,33 +118,48 @@ struct DocCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Find the documents of a record you may see.")
         @OptionGroup var connection: ConnectionOptions
         @Argument(help: "The patient's identifier.") var patientID: String
-        @Option(name: .customLong("class"), help: "Document class (repeatable).") var classes: [String] = []
+        @Option(name: .customLong("class"), help: "Document class (repeatable).") var classes: [Dossier_V1_DocumentClass] = []
         @Option(help: "Author id (repeatable).") var author: [String] = []
         @Option(help: "Created on or after this ISO 8601 date.") var from: String?
         @Option(help: "Created before this ISO 8601 date.") var to: String?
         @Flag(help: "Include deprecated documents.") var deprecated = false
         @Flag(help: "Oldest first.") var oldestFirst = false
-        @Option(help: "Documents per page.") var pageSize: UInt32 = 50
-        @Option(help: "Continue from this page token.") var pageToken = ""
+        @Option(help: "At most this many documents, 1 or more (default: all; the rest is announced with its page token).") var limit: Int?
+        @Option(help: "Start from this page token (printed when --limit stopped a list).") var pageToken = ""
+
+        @Option(help: "Documents asked for per call, 1 to 500 (the list is read to its end or --limit anyway).") var pageSize = Pages.pageSize
+
+        func validate() throws {
+            if let limit, limit < 1 { throw ValidationError("--limit must be 1 or more") }
+            guard (1...Pages.pageSize).contains(pageSize) else { throw ValidationError("--page-size must be 1 to \(Pages.pageSize)") }
+        }
 
         func run() async throws {
             let request = try Dossier_V1_FindDocumentsRequest.with {
                 $0.patientID = patientID
-                $0.documentClasses = try classes.map { try DocumentTable.parse($0, in: DocumentTable.classNames, what: "class") }
+                $0.documentClasses = classes
                 $0.authorIds = author
                 if let from { $0.createdFrom = Google_Protobuf_Timestamp(date: try Self.date(from)) }
                 if let to { $0.createdTo = Google_Protobuf_Timestamp(date: try Self.date(to)) }
                 if deprecated { $0.statuses = [.current, .deprecated] }
                 $0.oldestFirst = oldestFirst
-                $0.pageSize = pageSize
-                $0.pageToken = pageToken
             }
-            let response = try await connection.withClient { client in
-                try await client.documents.findDocuments(request, options: connection.callOptions)
+            let (documents, next) = try await connection.withClient { client in
+                try await Pages.collect(limit: limit, startingAt: pageToken, pageSize: pageSize) { token, size in
+                    var page = request
+                    page.pageSize = size
+                    page.pageToken = token
+                    let response = try await client.documents.findDocuments(page, options: connection.callOptions)
+                    return (response.documents, response.nextPageToken)
+                }
+            }
+            let response = Dossier_V1_FindDocumentsResponse.with {
+                $0.documents = documents
+                $0.nextPageToken = next
             }
             if connection.json { return try Output.json(response) }
-            DocumentTable.list(response.documents)
-            if !response.nextPageToken.isEmpty { print("more: --page-token \(response.nextPageToken)") }
+            DocumentTable.list(documents)
+            if !next.isEmpty { print("more: --page-token \(next)") }
         }
 
         static func date(_ text: String) throws -> Date {
@@ -176,18 +188,54 @@ struct DocCommand: AsyncParsableCommand {
     }
 
     struct Download: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Download a document's content in 1 MiB ranges and check its SHA-256.")
+        static let configuration = CommandConfiguration(
+            abstract: "Download a document's content in 1 MiB ranges and check its SHA-256 (exit 2 on a mismatch).",
+            discussion: "The file is written as OUTPUT.part and renamed to OUTPUT once its SHA-256 is verified; with -o - the content goes to standard output as it comes (and the summary to standard error).")
         @OptionGroup var connection: ConnectionOptions
         @Argument(help: "The patient's identifier.") var patientID: String
         @Argument(help: "The document.") var documentID: String
-        @Option(name: .shortAndLong, help: "Output file.") var output: String
+        @Option(name: .shortAndLong, help: "Output file, or - for standard output.") var output: String
 
         func run() async throws {
-            let bytes = try await connection.withClient { client in
-                try await Transfer.fetch(client, patientID: patientID, documentID: documentID, options: connection.callOptions)
+            let toStdout = output == "-"
+            let partial = output + ".part"
+            let sink: FileHandle
+            if toStdout {
+                sink = FileHandle.standardOutput
+            } else {
+                guard FileManager.default.createFile(atPath: partial, contents: nil) else {
+                    throw CLIFailure.usage("\(partial): cannot create the file")
+                }
+                sink = try FileHandle(forWritingTo: URL(fileURLWithPath: partial))
             }
-            try Data(bytes).write(to: URL(fileURLWithPath: output))
-            print("\(bytes.count) bytes written to \(output), SHA-256 verified")
+            let fetched: (size: UInt64, sha256: Data)
+            do {
+                fetched = try await connection.withClient { client in
+                    try await Transfer.fetch(
+                        client, patientID: patientID, documentID: documentID, to: sink, sinkName: toStdout ? "standard output" : partial,
+                        options: connection.callOptions)
+                }
+                if !toStdout {
+                    try sink.close()
+                    if FileManager.default.fileExists(atPath: output) { try FileManager.default.removeItem(atPath: output) }
+                    try FileManager.default.moveItem(atPath: partial, toPath: output)
+                }
+            } catch {
+                if !toStdout {
+                    try? sink.close()
+                    try? FileManager.default.removeItem(atPath: partial)
+                }
+                throw error
+            }
+            let hex = fetched.sha256.map { String(format: "%02x", $0) }.joined()
+            let summary = connection.json
+                ? Output.jsonText(["document_id": documentID, "size_bytes": "\(fetched.size)", "sha256": hex, "output": output])
+                : "\(fetched.size) bytes written to \(toStdout ? "standard output" : output), SHA-256 verified"
+            if toStdout {
+                FileHandle.standardError.write(Data((summary + "\n").utf8))
+            } else {
+                print(summary)
+            }
         }
     }
 
@@ -197,6 +245,11 @@ struct DocCommand: AsyncParsableCommand {
         @Argument(help: "The patient's identifier.") var patientID: String
         @Argument(help: "The document.") var documentID: String
         @Option(help: "Why, e.g. \"entered in error\".") var reason: String
+        @Flag(help: "Confirm: a deprecation cannot be undone.") var yes = false
+
+        func validate() throws {
+            guard yes else { throw ValidationError("a deprecation cannot be undone: add --yes to confirm") }
+        }
 
         func run() async throws {
             let response = try await connection.withClient { client in
@@ -217,10 +270,9 @@ struct DocCommand: AsyncParsableCommand {
         @OptionGroup var connection: ConnectionOptions
         @Argument(help: "The patient's identifier.") var patientID: String
         @Argument(help: "The document.") var documentID: String
-        @Option(help: "normal, restricted or secret.") var level = "secret"
+        @Option(help: "The level to set.") var level: Dossier_V1_ConfidentialityLevel = .secret
 
         func run() async throws {
-            let level = try DocumentTable.parse(level, in: DocumentTable.levelNames, what: "level")
             try await DocCommand.setLevel(connection, patientID, documentID, level)
         }
     }
@@ -291,14 +343,18 @@ struct DocCommand: AsyncParsableCommand {
         @OptionGroup var connection: ConnectionOptions
         @Argument(help: "The patient's identifier.") var patientID: String
         @Flag(help: "Include deprecated documents.") var deprecated = false
-        @Option(help: "Timeline entries per page.") var pageSize: UInt32 = 20
+        @Option(help: "Timeline entries (the latest ones), 1 to 500.") var pageSize = 20
+
+        func validate() throws {
+            guard (1...500).contains(pageSize) else { throw ValidationError("--page-size must be 1 to 500") }
+        }
 
         func run() async throws {
             let response = try await connection.withClient { client in
                 try await client.documents.getRecordOverview(.with {
                     $0.patientID = patientID
                     $0.includeDeprecated = deprecated
-                    $0.pageSize = pageSize
+                    $0.pageSize = UInt32(pageSize)
                 }, options: connection.callOptions)
             }
             if connection.json { return try Output.json(response) }
@@ -306,7 +362,7 @@ struct DocCommand: AsyncParsableCommand {
             Output.columns(
                 ["CLASS", "DOCUMENTS", "LATEST"],
                 response.classCounts.map {
-                    [DocumentTable.name($0.documentClass, in: DocumentTable.classNames), "\($0.documentCount)",
+                    [Vocabulary.name($0.documentClass), "\($0.documentCount)",
                      String(Output.timestamp($0.latestCreatedAt, isSet: $0.hasLatestCreatedAt).prefix(10))]
                 })
             print("")

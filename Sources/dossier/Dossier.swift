@@ -10,7 +10,10 @@ struct Dossier: AsyncParsableCommand {
         discussion: """
             Connection settings come from flags or the environment: DOSSIER_SERVER (host:port, \
             default 127.0.0.1:7443), DOSSIER_CERT, DOSSIER_KEY and DOSSIER_CA (PEM files).
+            Exit codes: 0 success, 1 refused by the server, 2 integrity failure (SHA-256 mismatch, \
+            a log that does not verify), 3 connection or TLS failure, 64 usage error.
             """,
+        version: DossierVersion.current,
         subcommands: [
             HealthCommand.self, RecordCommand.self, DocCommand.self, AccessCommand.self, LogCommand.self, NotificationsCommand.self,
             StatsCommand.self, AdminCommand.self, RectificationCommand.self,

@@ -11,18 +11,14 @@ extension AccessCommand {
 
         func run() async throws {
             let blocks = try await connection.withClient { client in
-                var all: [Dossier_V1_ProfessionalBlock] = []
-                var token = ""
-                repeat {
+                try await Pages.collect { token, size in
                     let page = try await client.access.listBlocks(.with {
                         $0.patientID = patientID
-                        $0.pageSize = 500
+                        $0.pageSize = size
                         $0.pageToken = token
                     }, options: connection.callOptions)
-                    all += page.blocks
-                    token = page.nextPageToken
-                } while !token.isEmpty
-                return all
+                    return (page.blocks, page.nextPageToken)
+                }.items
             }
             if connection.json { return try Output.json(Dossier_V1_ListBlocksResponse.with { $0.blocks = blocks }) }
             Output.columns(
@@ -38,18 +34,14 @@ extension AccessCommand {
 
         func run() async throws {
             let delegations = try await connection.withClient { client in
-                var all: [Dossier_V1_Delegation] = []
-                var token = ""
-                repeat {
+                try await Pages.collect { token, size in
                     let page = try await client.access.listDelegates(.with {
                         $0.patientID = patientID
-                        $0.pageSize = 500
+                        $0.pageSize = size
                         $0.pageToken = token
                     }, options: connection.callOptions)
-                    all += page.delegations
-                    token = page.nextPageToken
-                } while !token.isEmpty
-                return all
+                    return (page.delegations, page.nextPageToken)
+                }.items
             }
             if connection.json { return try Output.json(Dossier_V1_ListDelegatesResponse.with { $0.delegations = delegations }) }
             DelegationTable.show(delegations)
@@ -63,17 +55,13 @@ extension AccessCommand {
 
         func run() async throws {
             let delegations = try await connection.withClient { client in
-                var all: [Dossier_V1_Delegation] = []
-                var token = ""
-                repeat {
+                try await Pages.collect { token, size in
                     let page = try await client.access.listMyDelegations(.with {
-                        $0.pageSize = 500
+                        $0.pageSize = size
                         $0.pageToken = token
                     }, options: connection.callOptions)
-                    all += page.delegations
-                    token = page.nextPageToken
-                } while !token.isEmpty
-                return all
+                    return (page.delegations, page.nextPageToken)
+                }.items
             }
             if connection.json { return try Output.json(Dossier_V1_ListMyDelegationsResponse.with { $0.delegations = delegations }) }
             DelegationTable.show(delegations)
@@ -110,7 +98,7 @@ extension DocCommand {
                 if connection.json { return try Output.json(response) }
                 let upload = response.upload
                 Output.table([
-                    ("upload", upload.uploadID), ("state", "\(upload.state)"), ("declared bytes", "\(upload.declaredSize)"),
+                    ("upload", upload.uploadID), ("state", Vocabulary.name(upload.state)), ("declared bytes", "\(upload.declaredSize)"),
                     ("received bytes", "\(upload.committedSize)"),
                 ])
             }
@@ -122,10 +110,10 @@ extension DocCommand {
             @Argument(help: "The upload id.") var uploadID: String
 
             func run() async throws {
-                _ = try await connection.withClient { client in
+                let response = try await connection.withClient { client in
                     try await client.documents.abortUpload(.with { $0.uploadID = uploadID }, options: connection.callOptions)
                 }
-                if !connection.json { print("aborted") }
+                connection.json ? try Output.json(response) : print("aborted")
             }
         }
     }

@@ -13,7 +13,7 @@ extension LogCommand {
         static let configuration = CommandConfiguration(abstract: "Who did what, when (patient, delegate); newest first.")
 
         @OptionGroup var connection: ConnectionOptions
-        @Argument var patientID: String
+        @Argument(help: "The patient's id.") var patientID: String
         @Option(help: "Only entries by this actor id.") var actor: String?
         @Flag(help: "Only denied attempts.") var denied = false
         @Flag(help: "Only emergency accesses.") var emergency = false
@@ -25,21 +25,17 @@ extension LogCommand {
 
         func run() async throws {
             let entries = try await connection.withClient { client in
-                var entries: [Dossier_V1_AccessLogEntry] = []
-                var token = ""
-                repeat {
+                try await Pages.collect(limit: limit) { token, size in
                     let page = try await client.accessLog.listAccessLog(.with {
                         $0.patientID = patientID
                         $0.actorID = actor ?? ""
                         if denied { $0.outcomes = [.denied] }
                         $0.emergencyOnly = emergency
-                        $0.pageSize = UInt32(min(limit - entries.count, 500))
+                        $0.pageSize = size
                         $0.pageToken = token
                     }, options: connection.callOptions)
-                    entries += page.entries
-                    token = page.nextPageToken
-                } while !token.isEmpty && entries.count < limit
-                return entries
+                    return (page.entries, page.nextPageToken)
+                }.items
             }
             if connection.json {
                 return try Output.json(Dossier_V1_ListAccessLogResponse.with { $0.entries = entries })
@@ -56,7 +52,7 @@ extension LogCommand {
             abstract: "Get a checkpoint of the log signed by the server, and keep it (patient, delegate).",
             discussion: "Keep the file: `dossier log verify --checkpoint FILE` later proves that nothing before it was removed or changed.")
         @OptionGroup var connection: ConnectionOptions
-        @Argument var patientID: String
+        @Argument(help: "The patient's id.") var patientID: String
         @Option(help: "Write the checkpoint to this file (JSON).") var save: String?
 
         func run() async throws {
@@ -64,7 +60,11 @@ extension LogCommand {
                 try await client.accessLog.getLogCheckpoint(.with { $0.patientID = patientID }, options: connection.callOptions).checkpoint
             }
             if let save {
-                try Data(try checkpoint.jsonUTF8Data()).write(to: URL(fileURLWithPath: save))
+                do {
+                    try Data(try checkpoint.jsonUTF8Data()).write(to: URL(fileURLWithPath: save))
+                } catch {
+                    throw CLIFailure.file(save, error)
+                }
             }
             if connection.json { return try Output.json(checkpoint) }
             LogCommand.show(checkpoint)
@@ -76,24 +76,35 @@ extension LogCommand {
         static let configuration = CommandConfiguration(
             abstract: "Verify the log's hash chain on the server, optionally against a checkpoint you kept (patient, delegate, operator).")
         @OptionGroup var connection: ConnectionOptions
-        @Argument var patientID: String
+        @Argument(help: "The patient's id.") var patientID: String
         @Option(help: "A checkpoint file saved by `dossier log checkpoint --save`.") var checkpoint: String?
 
         func run() async throws {
-            let trusted = try checkpoint.map { try Dossier_V1_LogCheckpoint(jsonUTF8Data: try Data(contentsOf: URL(fileURLWithPath: $0))) }
+            let trusted = try checkpoint.map { path -> Dossier_V1_LogCheckpoint in
+                do {
+                    return try Dossier_V1_LogCheckpoint(jsonUTF8Data: try Data(contentsOf: URL(fileURLWithPath: path)))
+                } catch {
+                    throw CLIFailure.file(path, error)
+                }
+            }
             let response = try await connection.withClient { client in
                 try await client.accessLog.verifyAccessLog(.with {
                     $0.patientID = patientID
                     if let trusted { $0.trustedCheckpoint = trusted }
                 }, options: connection.callOptions)
             }
-            if connection.json { return try Output.json(response) }
-            if response.result == .verified {
+            let verified = response.result == .verified
+            if connection.json {
+                try Output.json(response)
+            } else if verified {
                 print("VERIFIED: \(response.entriesVerified) entries" + (trusted.map { ", extending the checkpoint at entry \($0.sequence)" } ?? ""))
                 LogCommand.show(response.checkpoint)
             } else {
-                print("FAILED at entry \(response.firstBadSequence): \(response.failure) — \(response.failureDetail)")
-                throw ExitCode(1)
+                print("FAILED at entry \(response.firstBadSequence): \(Vocabulary.name(response.failure)) — \(response.failureDetail)")
+            }
+            // A broken chain is an integrity failure, whatever the output format.
+            guard verified else {
+                throw CLIFailure.integrity("the access log does not verify (entry \(response.firstBadSequence))")
             }
         }
     }
@@ -127,13 +138,8 @@ enum LogTable {
         return ["\(entry.sequence)", time, who, what, documents, outcome, reason]
     }
 
-    /// ACCESS_OPERATION_GET_DOCUMENT → "get document".
+    /// ACCESS_OPERATION_GET_DOCUMENT → "get document" (the vocabulary's words, spaced).
     static func words(_ operation: Dossier_V1_AccessOperation) -> String {
-        var text = ""
-        for character in "\(operation)" {
-            if character.isUppercase, !text.isEmpty { text += " " }
-            text += character.lowercased()
-        }
-        return text
+        Vocabulary.name(operation).replacingOccurrences(of: "-", with: " ")
     }
 }

@@ -42,17 +42,30 @@ extension NotificationsCommand {
             abstract: "The notifications, newest first: first access, emergency access, new document, answers to rectification requests.")
 
         @OptionGroup var connection: ConnectionOptions
-        @Argument var patientID: String
+        @Argument(help: "The patient's id.") var patientID: String
         @Flag(help: "Only unread ones.") var unread = false
         @Flag(help: "Mark every listed notification read.") var markRead = false
+        @Option(help: "At most this many notifications (newest first), 1 or more (default: all).") var limit: Int?
+
+        func validate() throws {
+            if let limit, limit < 1 { throw ValidationError("--limit must be 1 or more") }
+        }
 
         func run() async throws {
             let response = try await connection.withClient { client in
-                let listed = try await client.notifications.listNotifications(.with {
-                    $0.patientID = patientID
-                    $0.unreadOnly = unread
-                    $0.pageSize = 500
-                }, options: connection.callOptions)
+                var unreadTotal: UInt64 = 0
+                var listed = Dossier_V1_ListNotificationsResponse()
+                listed.notifications = try await Pages.collect(limit: limit) { token, size in
+                    let page = try await client.notifications.listNotifications(.with {
+                        $0.patientID = patientID
+                        $0.unreadOnly = unread
+                        $0.pageSize = size
+                        $0.pageToken = token
+                    }, options: connection.callOptions)
+                    unreadTotal = page.unreadTotal
+                    return (page.notifications, page.nextPageToken)
+                }.items
+                listed.unreadTotal = unreadTotal
                 if markRead, let newest = listed.notifications.first {
                     _ = try await client.notifications.markNotificationsRead(.with {
                         $0.patientID = patientID
@@ -62,14 +75,14 @@ extension NotificationsCommand {
                 return listed
             }
             if connection.json { return try Output.json(response) }
-            let formatter = ISO8601DateFormatter()
-            for item in response.notifications {
-                let who = [item.actor.displayName, item.actor.id, item.actor.profession].filter { !$0.isEmpty }.joined(separator: " · ")
-                let about = ([item.rectificationRequestID] + item.documentIds).filter { !$0.isEmpty }.joined(separator: " ")
-                print(
-                    "\(item.notificationID)\t\(formatter.string(from: item.createdAt.date))\t\(NotificationKindName.name(of: item.kind))\t"
-                        + "\(item.hasReadAt ? "read" : "unread")\t\(who)\(about.isEmpty ? "" : "\t" + about)")
-            }
+            Output.columns(
+                ["#", "TIME", "KIND", "STATE", "WHO", "ABOUT"],
+                response.notifications.map { item in
+                    [String(item.notificationID), Output.timestamp(item.createdAt, isSet: item.hasCreatedAt), NotificationKindName.name(of: item.kind),
+                     item.hasReadAt ? "read" : "unread",
+                     [item.actor.displayName, item.actor.id, item.actor.profession].filter { !$0.isEmpty }.joined(separator: " · "),
+                     ([item.rectificationRequestID] + item.documentIds).filter { !$0.isEmpty }.joined(separator: " ")]
+                })
             print("\(response.unreadTotal) unread")
         }
     }
@@ -79,7 +92,7 @@ extension NotificationsCommand {
             abstract: "Which notification kinds the patient receives (every kind is on until turned off).")
 
         @OptionGroup var connection: ConnectionOptions
-        @Argument var patientID: String
+        @Argument(help: "The patient's id.") var patientID: String
 
         func run() async throws {
             let response = try await connection.withClient { client in
@@ -99,7 +112,7 @@ extension NotificationsCommand {
                 """)
 
         @OptionGroup var connection: ConnectionOptions
-        @Argument var patientID: String
+        @Argument(help: "The patient's id.") var patientID: String
         @Option(name: .customLong("kind"), help: "A kind to change (repeatable).") var kinds: [NotificationKindName] = []
         @Flag(name: .customLong("on"), help: "Turn the kinds on.") var on = false
         @Flag(name: .customLong("off"), help: "Turn the kinds off.") var off = false

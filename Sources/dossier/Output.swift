@@ -11,6 +11,13 @@ enum Output {
         print(try message.jsonString(options: options))
     }
 
+    /// A JSON object of strings, for answers that are not one proto message (keys in the proto
+    /// JSON style: snake case; 64-bit numbers as strings, as the proto3 mapping writes them).
+    static func jsonText(_ fields: [String: String]) -> String {
+        let data = (try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+
     static func table(_ rows: [(String, String)]) {
         let width = rows.map(\.0.count).max() ?? 0
         for (name, value) in rows where !value.isEmpty {
@@ -28,7 +35,9 @@ enum Output {
     }
 
     /// A progress bar on standard error (for large transfers), redrawn in place.
+    /// Drawn only when standard error is a terminal: a log file or a pipe gets no bar.
     static func progress(_ done: UInt64, of total: UInt64, _ label: String) {
+        guard isatty(STDERR_FILENO) != 0 else { return }
         let fraction = total == 0 ? 1 : Double(done) / Double(total)
         let filled = Int(fraction * 30)
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: 30 - filled)

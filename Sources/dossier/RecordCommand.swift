@@ -41,44 +41,55 @@ struct RecordCommand: AsyncParsableCommand {
             if file == "-" {
                 text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
             } else {
-                text = try String(contentsOfFile: file, encoding: .utf8)
-            }
-            let entries = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
-                .filter { !$0.isEmpty && !$0.hasPrefix("#") }
-                .map { line -> Dossier_V1_BulkEnrollment in
-                    let fields = line.split(separator: ",", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-                    return .with {
-                        $0.patientID = fields[0]
-                        if fields.count == 2 {
-                            $0.enrollment = .referringPhysician
-                            $0.referringPhysicianID = fields[1]
-                        }
-                    }
+                do {
+                    text = try String(contentsOfFile: file, encoding: .utf8)
+                } catch {
+                    throw CLIFailure.file(file, error)
                 }
+            }
+            let entries = Self.entries(in: text)
             guard !entries.isEmpty else { throw ValidationError("no entries in \(file)") }
-            var totals = (opened: 0, existing: 0, rejected: 0)
+            var total = Dossier_V1_OpenRecordsResponse()
             try await connection.withClient { client in
-                for start in stride(from: 0, to: entries.count, by: 1000) {
-                    let chunk = Array(entries[start..<min(start + 1000, entries.count)])
+                for start in stride(from: 0, to: entries.count, by: Self.callSize) {
+                    let chunk = entries[start..<min(start + Self.callSize, entries.count)]
                     let response = try await client.records.openRecords(
-                        .with { $0.enrollments = chunk }, options: connection.callOptions)
-                    totals.opened += Int(response.opened)
-                    totals.existing += Int(response.alreadyExisting)
-                    totals.rejected += Int(response.rejected)
-                    if connection.json {
-                        try Output.json(response)
-                    } else {
-                        for result in response.results where result.outcome == .rejected {
-                            print("rejected line \(start + (response.results.firstIndex(of: result) ?? 0) + 1): \(result.reason)")
-                        }
+                        .with { $0.enrollments = chunk.map { $0.enrollment } }, options: connection.callOptions)
+                    total.results += response.results
+                    total.opened += response.opened
+                    total.alreadyExisting += response.alreadyExisting
+                    total.rejected += response.rejected
+                    if response.hasObjectionPeriodEndsAt { total.objectionPeriodEndsAt = response.objectionPeriodEndsAt }
+                    guard !connection.json else { continue }
+                    // Results come one per entry, in request order.
+                    for (entry, result) in zip(chunk, response.results) where result.outcome == .rejected {
+                        print("rejected line \(entry.line): \(result.reason)")
                     }
                 }
             }
-            if !connection.json {
-                Output.table([
-                    ("opened", "\(totals.opened)"), ("already existing", "\(totals.existing)"),
-                    ("rejected", "\(totals.rejected)"),
-                ])
+            if connection.json { return try Output.json(total) }
+            Output.table([
+                ("opened", "\(total.opened)"), ("already existing", "\(total.alreadyExisting)"),
+                ("rejected", "\(total.rejected)"),
+            ])
+        }
+
+        static let callSize = 1000
+
+        /// The entries of the file with their line numbers (1-based, counting the blank and
+        /// comment lines that are skipped).
+        static func entries(in text: String) -> [(line: Int, enrollment: Dossier_V1_BulkEnrollment)] {
+            text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated().compactMap { index, raw in
+                let line = raw.trimmingCharacters(in: .whitespaces)
+                guard !line.isEmpty, !line.hasPrefix("#") else { return nil }
+                let fields = line.split(separator: ",", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                return (index + 1, Dossier_V1_BulkEnrollment.with {
+                    $0.patientID = fields[0]
+                    if fields.count == 2 {
+                        $0.enrollment = .referringPhysician
+                        $0.referringPhysicianID = fields[1]
+                    }
+                })
             }
         }
     }
@@ -86,7 +97,7 @@ struct RecordCommand: AsyncParsableCommand {
     struct Activate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Activate your own record (patient).")
         @OptionGroup var connection: ConnectionOptions
-        @Argument var patientID: String
+        @Argument(help: "The patient's id.") var patientID: String
         @Option(help: "Enroll with this referring physician.") var referringPhysician: String?
 
         func run() async throws {
@@ -105,7 +116,7 @@ struct RecordCommand: AsyncParsableCommand {
     struct Get: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show a record's lifecycle state.")
         @OptionGroup var connection: ConnectionOptions
-        @Argument var patientID: String
+        @Argument(help: "The patient's id.") var patientID: String
 
         func run() async throws {
             let response = try await connection.withClient { client in
@@ -118,7 +129,7 @@ struct RecordCommand: AsyncParsableCommand {
     struct Close: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Close a record (patient, delegate, or operator on request).")
         @OptionGroup var connection: ConnectionOptions
-        @Argument var patientID: String
+        @Argument(help: "The patient's id.") var patientID: String
 
         func run() async throws {
             let response = try await connection.withClient { client in
@@ -131,7 +142,7 @@ struct RecordCommand: AsyncParsableCommand {
     struct Reopen: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Reopen a closed record.")
         @OptionGroup var connection: ConnectionOptions
-        @Argument var patientID: String
+        @Argument(help: "The patient's id.") var patientID: String
 
         func run() async throws {
             let response = try await connection.withClient { client in
@@ -144,7 +155,7 @@ struct RecordCommand: AsyncParsableCommand {
     struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Ask for a closed record to be purged now (irreversible).")
         @OptionGroup var connection: ConnectionOptions
-        @Argument var patientID: String
+        @Argument(help: "The patient's id.") var patientID: String
         @Flag(help: "Confirm that the deletion is irreversible.") var yes = false
 
         func run() async throws {
@@ -174,15 +185,15 @@ enum RecordTable {
         }
         Output.table([
             ("patient", record.patientID),
-            ("state", "\(record.state)"),
-            ("enrollment", "\(record.enrollment)"),
+            ("state", Vocabulary.name(record.state)),
+            ("enrollment", Vocabulary.name(record.enrollment)),
             ("referring physician", record.referringPhysicianID),
-            ("opened by", "\(record.openedBy)"),
+            ("opened by", Vocabulary.name(record.openedBy)),
             ("opened at", Output.timestamp(record.openedAt, isSet: record.hasOpenedAt)),
             ("objection period ends", Output.timestamp(record.objectionPeriodEndsAt, isSet: record.hasObjectionPeriodEndsAt)),
             ("active since", Output.timestamp(record.activeSince, isSet: record.hasActiveSince)),
             ("closed at", Output.timestamp(record.closedAt, isSet: record.hasClosedAt)),
-            ("closure reason", record.closureReason == .unspecified ? "" : "\(record.closureReason)"),
+            ("closure reason", Vocabulary.name(record.closureReason)),
             ("purge after", Output.timestamp(record.purgeAfter, isSet: record.hasPurgeAfter)),
             ("deletion requested", Output.timestamp(record.deletionRequestedAt, isSet: record.hasDeletionRequestedAt)),
             ("version", "\(record.version)"),

@@ -7,7 +7,11 @@ struct StatsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stats", abstract: "Aggregate statistics for operators: records, documents, grants, closures, monthly figures.")
     @OptionGroup var connection: ConnectionOptions
-    @Option(help: "Number of months up to now.") var months: Int = 12
+    @Option(help: "Number of months up to now, 1 to 1200.") var months: Int = 12
+
+    func validate() throws {
+        guard (1...1200).contains(months) else { throw ValidationError("--months must be 1 to 1200") }
+    }
 
     func run() async throws {
         let start = Calendar(identifier: .gregorian).date(byAdding: .month, value: -(months - 1), to: Date())!
