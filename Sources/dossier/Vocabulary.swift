@@ -45,6 +45,10 @@ extension VocabularyArgument {
 
     public static var allValueStrings: [String] { Vocabulary.names(of: Self.self) }
 
+    /// No per-value descriptions: help lists the names (ArgumentParser's default for a
+    /// RawRepresentable enum would key them by the proto numbers and print empty ones).
+    public static var allValueDescriptions: [String: String] { [:] }
+
     public var defaultValueDescription: String { Vocabulary.name(self) }
 }
 
