@@ -3,6 +3,7 @@ import PackageDescription
 
 // Layers (see docs/ARCHITECTURE.md); dependencies point inward:
 // dossierd ─► DossierServer ─► DossierTransport ─► DossierWire ─► DossierProto
+//                  ├─► DossierFHIR (FHIR R4 export format) ─► DossierCore
 //                  ├─► DossierCore (pure domain)
 //                  └─► DossierStore ─► RocksDB ─► CRocksDB (system librocksdb)
 // dossier (CLI) ─► DossierClient ─► DossierTransport, DossierWire, DossierProto
@@ -40,6 +41,9 @@ let package = Package(
 
         // The domain: plain Swift, no NIO, protobuf or RocksDB.
         .target(name: "DossierCore"),
+
+        // The record's export in HL7 FHIR R4 (JSON, the ZIP around it) and its reading back.
+        .target(name: "DossierFHIR", dependencies: ["DossierCore"]),
 
         // The API contract: generated from proto/ (see `make generate`).
         .target(
@@ -88,7 +92,7 @@ let package = Package(
         .target(
             name: "DossierServer",
             dependencies: [
-                "DossierCore", "DossierStore", "DossierTransport", "DossierWire", "DossierProto",
+                "DossierCore", "DossierFHIR", "DossierStore", "DossierTransport", "DossierWire", "DossierProto",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -122,7 +126,7 @@ let package = Package(
         .executableTarget(
             name: "dossier",
             dependencies: [
-                "DossierClient",
+                "DossierClient", "DossierFHIR",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -189,7 +193,7 @@ let package = Package(
         .testTarget(
             name: "DossierServerTests",
             dependencies: [
-                "DossierServer", "DossierClient", "DossierTestSupport", "DossierStore", "DossierCore", "RocksDB",
+                "DossierServer", "DossierClient", "DossierTestSupport", "DossierStore", "DossierCore", "DossierFHIR", "RocksDB",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

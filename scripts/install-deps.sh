@@ -2,7 +2,8 @@
 # Installs the Debian packages Dossier needs, if any is missing (apt-get, as root or via sudo).
 set -euo pipefail
 
-packages=(librocksdb-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libssl-dev pkg-config openssl gcc make valgrind)
+# python3-venv: the FHIR validator of the export tests (scripts/fhir-validate.sh).
+packages=(librocksdb-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libssl-dev pkg-config openssl gcc make valgrind python3 python3-venv)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -21,6 +21,7 @@ public struct DossierClient: Sendable {
     public var rectification: Dossier_V1_RectificationClient<ClientConnection> { .init(connection) }
     public var statistics: Dossier_V1_StatisticsClient<ClientConnection> { .init(connection) }
     public var admin: Dossier_V1_AdminClient<ClientConnection> { .init(connection) }
+    public var portability: Dossier_V1_PortabilityClient<ClientConnection> { .init(connection) }
 
     public init(connection: ClientConnection) {
         self.connection = connection

@@ -1,4 +1,5 @@
 import DossierCore
+import DossierFHIR
 import DossierProto
 import DossierStore
 import DossierTransport
@@ -113,6 +114,9 @@ public final class DossierServer: Service {
             + StatisticsHandler(statistics: StatisticsService(repository: store, clock: clock)).serverMethods
             + AccessLogHandler(log: AccessLogService(repository: store, signer: signer, hash: LogSigningKeys.sha256, clock: clock)).serverMethods
             + NotificationsHandler(notifications: notificationService).serverMethods
+            + PortabilityHandler(
+                export: ExportService(repository: store, format: FHIRExportFormat(), clock: clock), documents: documents
+            ).serverMethods
             + HealthHandler(state: servingState, version: Self.version).serverMethods
         let callMetrics = CallMetrics()
         let dispatcher = Dispatcher(

@@ -5,7 +5,7 @@ import Foundation
 struct RecordCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "record", abstract: "Record lifecycle: open, open in bulk, activate, get, close, reopen, delete.",
-        subcommands: [Open.self, OpenBulk.self, Activate.self, Get.self, Close.self, Reopen.self, Delete.self])
+        subcommands: [Open.self, OpenBulk.self, Activate.self, Get.self, Close.self, Reopen.self, Delete.self, RecordExport.self, RecordImport.self])
 
     struct Open: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Open one record (operator).")

@@ -13,6 +13,7 @@ public enum LoggedOperation: String, Sendable, Hashable, CaseIterable {
     case depositDocument, createUpload, abortUpload, getDocument, readDocumentContent, replaceDocument
     case deprecateDocument, setDocumentConfidentiality, hideDocumentFromPatient, releaseDocumentToPatient
     case findDocuments, getRecordOverview
+    case exportRecord, importRecord
 
     public init(_ operation: RecordOperation) {
         switch operation {

@@ -78,7 +78,9 @@ struct RecordOperationRunner: Sendable {
                 let value = try body(&tx, basis)
                 usedPath(&tx)
                 Self.noticeFirstAccess(by: caller, basis: basis, in: &tx)
-                tx.log(entry(basis, tx.loggedDocumentIDs, .success, "", tx.logDetails), byPatientSide: patientSide)
+                if !tx.skipsSuccessLog {
+                    tx.log(entry(basis, tx.loggedDocumentIDs, .success, "", tx.logDetails), byPatientSide: patientSide)
+                }
                 return (.success(value), false)
             } catch let denied as DeniedAttempt {
                 let details = tx.logDetails

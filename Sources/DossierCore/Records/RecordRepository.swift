@@ -41,6 +41,9 @@ public struct RecordTransaction: Sendable {
     /// Whether documents this transaction already read are hidden from the patient, so that
     /// logging a search of 50 documents does not read them again.
     public var knownHidden: [String: Bool] = [:]
+    /// A successful operation stages no log entry (an export's following pages: its first
+    /// call was logged). Refusals are logged whatever this says.
+    public var skipsSuccessLog = false
 
     public init(
         patientID: PatientID, current: Record?, settings: RecordAccessSettings = .init(),

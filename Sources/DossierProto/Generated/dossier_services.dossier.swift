@@ -5,6 +5,7 @@
 //   dossier/v1/documents.proto
 //   dossier/v1/health.proto
 //   dossier/v1/notifications.proto
+//   dossier/v1/portability.proto
 //   dossier/v1/records.proto
 //   dossier/v1/rectification.proto
 //   dossier/v1/statistics.proto
@@ -20,6 +21,7 @@ public enum DossierAPI {
         Dossier_V1_Documents.serviceName,
         Dossier_V1_Health.serviceName,
         Dossier_V1_Notifications.serviceName,
+        Dossier_V1_Portability.serviceName,
         Dossier_V1_Records.serviceName,
         Dossier_V1_Rectification.serviceName,
         Dossier_V1_Statistics.serviceName,
@@ -33,6 +35,7 @@ public enum DossierAPI {
         Dossier_V1_Documents.Method.all,
         Dossier_V1_Health.Method.all,
         Dossier_V1_Notifications.Method.all,
+        Dossier_V1_Portability.Method.all,
         Dossier_V1_Records.Method.all,
         Dossier_V1_Rectification.Method.all,
         Dossier_V1_Statistics.Method.all,

@@ -1459,7 +1459,7 @@ const ProtobufCMessageDescriptor dossier__v1__list_log_signing_keys_response__de
   (ProtobufCMessageInit) dossier__v1__list_log_signing_keys_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCEnumValue dossier__v1__access_operation__enum_values_by_number[45] =
+static const ProtobufCEnumValue dossier__v1__access_operation__enum_values_by_number[47] =
 {
   { "ACCESS_OPERATION_UNSPECIFIED", "DOSSIER__V1__ACCESS_OPERATION__ACCESS_OPERATION_UNSPECIFIED", 0 },
   { "ACCESS_OPERATION_OPEN_RECORD", "DOSSIER__V1__ACCESS_OPERATION__ACCESS_OPERATION_OPEN_RECORD", 1 },
@@ -1506,11 +1506,13 @@ static const ProtobufCEnumValue dossier__v1__access_operation__enum_values_by_nu
   { "ACCESS_OPERATION_REQUEST_RECTIFICATION", "DOSSIER__V1__ACCESS_OPERATION__ACCESS_OPERATION_REQUEST_RECTIFICATION", 42 },
   { "ACCESS_OPERATION_LIST_RECTIFICATION_REQUESTS", "DOSSIER__V1__ACCESS_OPERATION__ACCESS_OPERATION_LIST_RECTIFICATION_REQUESTS", 43 },
   { "ACCESS_OPERATION_DECLINE_RECTIFICATION", "DOSSIER__V1__ACCESS_OPERATION__ACCESS_OPERATION_DECLINE_RECTIFICATION", 44 },
+  { "ACCESS_OPERATION_EXPORT_RECORD", "DOSSIER__V1__ACCESS_OPERATION__ACCESS_OPERATION_EXPORT_RECORD", 50 },
+  { "ACCESS_OPERATION_IMPORT_RECORD", "DOSSIER__V1__ACCESS_OPERATION__ACCESS_OPERATION_IMPORT_RECORD", 51 },
 };
 static const ProtobufCIntRange dossier__v1__access_operation__value_ranges[] = {
-{0, 0},{0, 45}
+{0, 0},{50, 45},{0, 47}
 };
-static const ProtobufCEnumValueIndex dossier__v1__access_operation__enum_values_by_name[45] =
+static const ProtobufCEnumValueIndex dossier__v1__access_operation__enum_values_by_name[47] =
 {
   { "ACCESS_OPERATION_ABORT_UPLOAD", 9 },
   { "ACCESS_OPERATION_ACTIVATE_RECORD", 2 },
@@ -1520,6 +1522,7 @@ static const ProtobufCEnumValueIndex dossier__v1__access_operation__enum_values_
   { "ACCESS_OPERATION_DECLINE_RECTIFICATION", 44 },
   { "ACCESS_OPERATION_DEPOSIT_DOCUMENT", 7 },
   { "ACCESS_OPERATION_DEPRECATE_DOCUMENT", 13 },
+  { "ACCESS_OPERATION_EXPORT_RECORD", 45 },
   { "ACCESS_OPERATION_FIND_DOCUMENTS", 17 },
   { "ACCESS_OPERATION_GET_DOCUMENT", 10 },
   { "ACCESS_OPERATION_GET_EMERGENCY_PREFERENCE", 33 },
@@ -1530,6 +1533,7 @@ static const ProtobufCEnumValueIndex dossier__v1__access_operation__enum_values_
   { "ACCESS_OPERATION_GET_RECORD_OVERVIEW", 18 },
   { "ACCESS_OPERATION_GRANT_ACCESS", 19 },
   { "ACCESS_OPERATION_HIDE_DOCUMENT_FROM_PATIENT", 15 },
+  { "ACCESS_OPERATION_IMPORT_RECORD", 46 },
   { "ACCESS_OPERATION_ISSUE_PRESENCE_CODE", 26 },
   { "ACCESS_OPERATION_LIST_ACCESS_LOG", 35 },
   { "ACCESS_OPERATION_LIST_BLOCKS", 24 },
@@ -1565,11 +1569,11 @@ const ProtobufCEnumDescriptor dossier__v1__access_operation__descriptor =
   "AccessOperation",
   "Dossier__V1__AccessOperation",
   "dossier.v1",
-  45,
+  47,
   dossier__v1__access_operation__enum_values_by_number,
-  45,
+  47,
   dossier__v1__access_operation__enum_values_by_name,
-  1,
+  2,
   dossier__v1__access_operation__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };

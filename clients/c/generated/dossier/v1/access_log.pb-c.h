@@ -103,7 +103,13 @@ typedef enum _Dossier__V1__AccessOperation {
    */
   DOSSIER__V1__ACCESS_OPERATION__ACCESS_OPERATION_REQUEST_RECTIFICATION = 42,
   DOSSIER__V1__ACCESS_OPERATION__ACCESS_OPERATION_LIST_RECTIFICATION_REQUESTS = 43,
-  DOSSIER__V1__ACCESS_OPERATION__ACCESS_OPERATION_DECLINE_RECTIFICATION = 44
+  DOSSIER__V1__ACCESS_OPERATION__ACCESS_OPERATION_DECLINE_RECTIFICATION = 44,
+  /*
+   * Portability service (numbered from 50, apart from other services' additions): an export
+   * (its first page, and refusals of any page); a document imported (or a refused import call).
+   */
+  DOSSIER__V1__ACCESS_OPERATION__ACCESS_OPERATION_EXPORT_RECORD = 50,
+  DOSSIER__V1__ACCESS_OPERATION__ACCESS_OPERATION_IMPORT_RECORD = 51
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(DOSSIER__V1__ACCESS_OPERATION)
 } Dossier__V1__AccessOperation;
 typedef enum _Dossier__V1__AccessOutcome {
