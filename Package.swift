@@ -188,6 +188,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "DossierCoreTests", dependencies: ["DossierCore"]),
+        .testTarget(name: "DossierFHIRTests", dependencies: ["DossierFHIR", "DossierCore"]),
         .testTarget(name: "DossierWireTests", dependencies: ["DossierWire"]),
         .testTarget(name: "DossierStoreTests", dependencies: ["DossierStore"]),
         .testTarget(

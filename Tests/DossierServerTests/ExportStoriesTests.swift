@@ -196,6 +196,18 @@ import Testing
         let ct = try await radiologist.documents.completeUpload(.with { $0.uploadID = session.uploadID }).document
         contents[ct.documentID] = big
 
+        // An emergency physician breaks the glass and reads the CT: AuditEvents with the
+        // emergency purpose of use.
+        let er = try await server.connect(kind: "professional", id: "er-1", profession: "emergency_physician", organisation: "chl")
+        _ = try await er.access.openEmergencyAccess(.with {
+            $0.patientID = alice
+            $0.reason = "unconscious patient admitted to the emergency room"
+        })
+        _ = try await er.documents.getDocument(.with {
+            $0.patientID = alice
+            $0.documentID = ct.documentID
+        })
+
         // Nobody but the patient (or delegate) exports: professional, operator; logged as denied.
         for other in [gp, helpdesk] {
             let refused = await Docs.status { _ = try await other.portability.exportRecord(.with { $0.patientID = alice }) }
@@ -221,6 +233,8 @@ import Testing
         let bundleText = String(decoding: try archive.read(bundleEntry, offset: 0, length: Int(bundleEntry.size)), as: UTF8.self)
         #expect(!bundleText.contains("Biopsy") && !bundleText.contains(hidden.documentID))
         #expect(bundleText.contains(#""code":"replaces""#) && bundleText.contains(#""status":"superseded""#))
+        #expect(bundleText.contains(#""code":"ETREAT""#) && bundleText.contains("unconscious patient admitted"))
+        #expect(bundleText.contains(#""code":"V"}"#))  // the masked report
 
         // The independent FHIR library reads every resource (and checks every SHA-256).
         let validated = try Self.validateWithFHIRLibrary(zip)
