@@ -40,13 +40,15 @@ run: build certs
 	  --cert $(CERTS)/server.pem --key $(CERTS)/server.key --client-ca $(CERTS)/ca.pem
 
 ## Fails fast when proto/ changed and the generated code did not, then runs every test:
-## the server and the CLI as an unprivileged user (the README's scenario), the interoperability check with containerd's Go ttrpc client, the C client's suite under
+## the server and the CLI as an unprivileged user (the README's scenario), the FHIR export story with
+## the CLI (validated by the fhir.resources library in a virtual environment), the interoperability check with containerd's Go ttrpc client, the C client's suite under
 ## valgrind, a short crash test (3 SIGKILLs under write load), then the Swift test suites
 ## (whose summary line ends the run).
 test: deps check-generated certs
 	$(SWIFT) build --build-tests
 	$(BIN)/dossierd config check --config Docker/dossierd.example.json --syntax-only >/dev/null
 	bash scripts/unprivileged-test.sh $(BIN)
+	bash scripts/fhir-export-test.sh $(BIN)
 	bash scripts/interop-go.sh
 	$(MAKE) -C clients/c valgrind-check DOSSIERD=$(CURDIR)/$(BIN)/dossierd
 	bash scripts/crash-test.sh 3 2
