@@ -31,11 +31,11 @@ struct RecordExport: AsyncParsableCommand {
                     }, options: connection.callOptions)
                     for piece in page.pieces {
                         if current?.path != piece.path {
-                            guard current == nil, piece.offset == 0 else { throw TransferError("the export skipped a part of \(piece.path)") }
+                            guard current == nil, piece.offset == 0 else { throw CLIFailure.integrity("the export skipped a part of \(piece.path)") }
                             try writer.begin(piece.path)
                             current = (piece.path, 0, SHA256())
                         }
-                        guard piece.offset == current!.written else { throw TransferError("a piece of \(piece.path) is out of order") }
+                        guard piece.offset == current!.written else { throw CLIFailure.integrity("a piece of \(piece.path) is out of order") }
                         try writer.write([UInt8](piece.data))
                         current!.hasher.update(data: piece.data)
                         current!.written += UInt64(piece.data.count)
@@ -44,7 +44,7 @@ struct RecordExport: AsyncParsableCommand {
                             summary.bundle = current!.written
                         } else {
                             guard current!.written == piece.totalSize, Data(current!.hasher.finalize()) == piece.sha256 else {
-                                throw TransferError("\(piece.path) does not match its SHA-256: the export is not written")
+                                throw CLIFailure.integrity("\(piece.path) does not match its SHA-256: the export is not written")
                             }
                             summary.documents += 1
                             summary.bytes += current!.written
@@ -58,10 +58,10 @@ struct RecordExport: AsyncParsableCommand {
                     }
                     token = page.nextPageToken
                 } while !token.isEmpty
-                guard current == nil else { throw TransferError("the export ended inside \(current!.path)") }
+                guard current == nil else { throw CLIFailure.integrity("the export ended inside \(current!.path)") }
             }
             guard summary.documents == Int(summary.expected) else {
-                throw TransferError("\(summary.documents) of \(summary.expected) documents arrived")
+                throw CLIFailure.integrity("\(summary.documents) of \(summary.expected) documents arrived")
             }
             try writer.finish()
             if FileManager.default.fileExists(atPath: output) { try FileManager.default.removeItem(atPath: output) }
@@ -85,11 +85,11 @@ struct RecordImport: AsyncParsableCommand {
 
     func run() async throws {
         let archive = try ExportArchiveReader(path: input)
-        guard let bundleEntry = archive.entry("bundle.json") else { throw TransferError("\(input) has no bundle.json") }
+        guard let bundleEntry = archive.entry("bundle.json") else { throw CLIFailure.usage("\(input) has no bundle.json") }
         let bundleBytes = try archive.read(bundleEntry, offset: 0, length: Int(bundleEntry.size))
         guard let bundle = try JSONSerialization.jsonObject(with: Data(bundleBytes)) as? [String: Any],
             let entries = bundle["entry"] as? [[String: Any]]
-        else { throw TransferError("bundle.json is not a FHIR Bundle") }
+        else { throw CLIFailure.usage("bundle.json is not a FHIR Bundle") }
         let resources = entries.compactMap { $0["resource"] as? [String: Any] }
         let documents = resources.filter { $0["resourceType"] as? String == "DocumentReference" }
         let showProgress = isatty(STDERR_FILENO) == 1
@@ -111,7 +111,7 @@ struct RecordImport: AsyncParsableCommand {
             if let patient = resources.first(where: { $0["resourceType"] as? String == "Patient" }) { _ = try await send(patient) }
             for (index, document) in documents.enumerated() {
                 guard let id = document["id"] as? String, let file = archive.entry("documents/\(id)") else {
-                    throw TransferError("document \(index + 1) has no content in the archive")
+                    throw CLIFailure.usage("document \(index + 1) has no content in the archive")
                 }
                 var response: Dossier_V1_ImportRecordResponse
                 if file.size <= 1 << 20 {
@@ -134,7 +134,7 @@ struct RecordImport: AsyncParsableCommand {
                         response = try await send(document, uploadID: session.uploadID)
                     }
                 }
-                guard response.result == .imported else { throw TransferError("document \(id) was not imported") }
+                guard response.result == .imported else { throw CLIFailure(ExitStatus.refused, "document \(id) was not imported") }
                 imported += 1
             }
         }
