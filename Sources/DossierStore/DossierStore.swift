@@ -11,6 +11,9 @@ public struct StoreConfiguration: Sendable {
     public var threads: Int
     /// Shared block cache.
     public var blockCacheBytes: Int
+    /// Every family's memtables together (flushed past it): with the block cache and the
+    /// in-flight budget, what bounds the server's memory (decision 0006).
+    public var memtableBytes: Int = 256 << 20
     /// Directory of the key store (records' handles and data keys, decision 0004): its own
     /// RocksDB instance, kept apart from the data directory and its backups.
     public var keyStorePath: String
@@ -78,7 +81,8 @@ public final class DossierStore: Sendable {
         }
         Permissions.restrictNewFiles()
         try Permissions.makePrivateDirectory(configuration.path, allowOpen: configuration.allowOpenPermissions)
-        let options = Self.databaseOptions(blockCacheBytes: configuration.blockCacheBytes)
+        var options = Self.databaseOptions(blockCacheBytes: configuration.blockCacheBytes)
+        options.totalWriteBufferBytes = configuration.memtableBytes
         database = try Database.open(path: configuration.path, options: options)
         walSync = WALSync(database: database)
         let families = Families(

@@ -35,6 +35,9 @@ final class NativeOptions {
         rocksdb_options_set_create_if_missing(database, options.createIfMissing ? 1 : 0)
         rocksdb_options_set_create_missing_column_families(database, 1)
         rocksdb_options_set_max_background_jobs(database, Int32(options.maxBackgroundJobs))
+        if let total = options.totalWriteBufferBytes {
+            rocksdb_options_set_db_write_buffer_size(database, total)
+        }
         if let maxOpenFiles = options.maxOpenFiles {
             rocksdb_options_set_max_open_files(database, Int32(maxOpenFiles))
         }
@@ -112,6 +115,7 @@ final class NativeOptions {
             (1...Int(Int32.max)).contains(options.maxBackgroundJobs),
             "maxBackgroundJobs must be positive")
         try check((options.writeBufferBytes ?? 1) > 0, "writeBufferBytes must be positive")
+        try check((options.totalWriteBufferBytes ?? 1) > 0, "totalWriteBufferBytes must be positive")
         if let maxOpenFiles = options.maxOpenFiles {
             try check(
                 maxOpenFiles == -1 || (1...Int(Int32.max)).contains(maxOpenFiles),

@@ -9,6 +9,9 @@ public struct DatabaseOptions: Sendable {
     /// Size of each family's memtable before it is flushed; `nil` keeps RocksDB's
     /// default (64 MiB).
     public var writeBufferBytes: Int? = nil
+    /// Total memory of every family's memtables together (RocksDB's `db_write_buffer_size`):
+    /// past it the largest is flushed. `nil` leaves them bounded only per family.
+    public var totalWriteBufferBytes: Int? = nil
     /// Maximum open table files; `nil` keeps RocksDB's default (-1, unlimited).
     public var maxOpenFiles: Int? = nil
     /// Collect tickers and histograms, readable with `Database.tickerStatistics()`.

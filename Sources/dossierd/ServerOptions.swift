@@ -30,6 +30,7 @@ struct ServerOptions: ParsableArguments {
     var maxFrameBytes: String?
     @Option(parsing: .unconditional, help: "Storage threads (blocking RocksDB work; more = more group commit), 1 to 1024. [32]") var storageThreads: String?
     @Option(parsing: .unconditional, help: "RocksDB block cache in MiB, shared by all column families, 8 to 65536. [256]") var blockCacheMb: String?
+    @Option(parsing: .unconditional, help: "RocksDB memtables of all column families together in MiB (flushed past it), 16 to 65536. [256]") var memtableMb: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. [info]") var logLevel: String?
     @Option(help: "Log format: text (human) or json (one object per line, for log shippers). [text]") var logFormat: String?
     @Option(help: "Profession × document-class matrix, JSON (docs/ACCESS-MATRIX.md). [the shipped one]") var accessMatrix: String?
@@ -60,7 +61,7 @@ struct ServerOptions: ParsableArguments {
             ("crl", crl), ("allow-tls12", allowTLS12 ? "true" : nil), ("objection-period-days", objectionPeriodDays),
             ("retention-days", retentionDays), ("max-in-flight", maxInFlight), ("max-connections", maxConnections),
             ("handshake-timeout", handshakeTimeout), ("idle-timeout", idleTimeout), ("drain-timeout", drainTimeout),
-            ("max-frame-bytes", maxFrameBytes), ("storage-threads", storageThreads), ("block-cache-mb", blockCacheMb),
+            ("max-frame-bytes", maxFrameBytes), ("storage-threads", storageThreads), ("block-cache-mb", blockCacheMb), ("memtable-mb", memtableMb),
             ("log-level", logLevel), ("log-format", logFormat), ("access-matrix", accessMatrix),
             ("log-signing-key", logSigningKey), ("master-key", masterKey), ("previous-master-key", previousMasterKey),
             ("allow-open-permissions", allowOpenPermissions ? "true" : nil), ("backup-dir", backupDir),
@@ -179,6 +180,7 @@ struct Settings {
     var maxConnections: Int { integer("max-connections") }
     var storageThreads: Int { integer("storage-threads") }
     var blockCacheMB: Int { integer("block-cache-mb") }
+    var memtableMB: Int { integer("memtable-mb") }
     var handshakeTimeout: Double { number("handshake-timeout") }
     var idleTimeout: Double { number("idle-timeout") }
     var drainTimeout: Double { number("drain-timeout") }

@@ -35,6 +35,7 @@ enum SettingsCatalog {
         Setting(name: "max-connections", kind: .integer(1...1_000_000, unit: "connections"), fallback: .integer(4_096)),
         Setting(name: "storage-threads", kind: .integer(1...1_024, unit: "threads"), fallback: .integer(32)),
         Setting(name: "block-cache-mb", kind: .integer(8...65_536, unit: "MiB"), fallback: .integer(256)),
+        Setting(name: "memtable-mb", kind: .integer(16...65_536, unit: "MiB"), fallback: .integer(256)),
         Setting(name: "handshake-timeout", kind: .number(0.1...3_600, unit: "seconds"), fallback: .number(10)),
         Setting(name: "idle-timeout", kind: .number(1...604_800, unit: "seconds"), fallback: .number(300)),
         Setting(name: "drain-timeout", kind: .number(0...3_600, unit: "seconds"), fallback: .number(30)),

@@ -46,4 +46,23 @@ import Testing
         _ = try await waiting.value
         executor.shutdown()
     }
+
+    /// The queue is bounded: past `maxQueued` waiting jobs a job is refused (StoreBusyError,
+    /// answered SERVER_BUSY), not queued; once the queue moves, jobs are taken again.
+    @Test func aFullQueueRefusesJobsInsteadOfGrowing() async throws {
+        let executor = BlockingExecutor(threads: 1, name: "test-bounded", maxQueued: 2)
+        let gate = Gate()
+        let busy = Task { try await executor.run { gate.semaphore.wait() } }
+        try await Task.sleep(for: .milliseconds(50))
+        let queued = (0..<2).map { index in Task { try await executor.run { index } } }
+        try await Task.sleep(for: .milliseconds(50))
+        await #expect(throws: StoreBusyError.self) { try await executor.run { 99 } }
+        gate.semaphore.signal()
+        _ = try await busy.value
+        let first = try await queued[0].value
+        let second = try await queued[1].value
+        #expect(first == 0 && second == 1)
+        #expect(try await executor.run { 3 } == 3)
+        executor.shutdown()
+    }
 }
