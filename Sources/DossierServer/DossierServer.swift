@@ -13,6 +13,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import NIOSSL
+import Prometheus
 import ServiceLifecycle
 import X509
 
@@ -30,6 +31,9 @@ public final class DossierServer: Service {
     private let transport: TTRPCServer<Dispatcher>
     /// The request router, for in-process drivers (the fuzz harnesses) that bypass the network.
     public let dispatcher: Dispatcher
+    /// The registry behind the metrics endpoint (swift-prometheus): `dossierd` hands it to
+    /// swift-metrics, so that libraries' metrics are exported too.
+    public let metricsRegistry: PrometheusCollectorRegistry
     private let isStarted = NIOLockedValueBox(false)
     private let purge: PurgeService
     private let revocations: Revocations
@@ -119,6 +123,7 @@ public final class DossierServer: Service {
             ).serverMethods
             + HealthHandler(state: servingState, version: Self.version).serverMethods
         let callMetrics = CallMetrics()
+        metricsRegistry = callMetrics.registry
         let dispatcher = Dispatcher(
             methods: methods, logger: logger, metrics: callMetrics, isRevoked: { revocations.isRevoked($0) },
             pageTokenKey: store.derivedSecret("page-tokens"))

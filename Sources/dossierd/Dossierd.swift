@@ -5,6 +5,8 @@ import DossierStore
 import DossierTransport
 import Foundation
 import Logging
+import Metrics
+import Prometheus
 import ServiceLifecycle
 
 @main
@@ -79,6 +81,8 @@ struct Serve: AsyncParsableCommand {
             logger.critical("cannot start: \(error)")
             throw ExitCode(2)
         }
+        // What libraries emit through swift-metrics goes to the same endpoint as the server's own series.
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: server.metricsRegistry))
         do {
             _ = try await server.start()
         } catch {
@@ -150,6 +154,7 @@ extension Settings {
             masterKey: try MasterKey.load(path: masterKey, allowOpenPermissions: allowOpenPermissions),
             threads: storageThreads, blockCacheBytes: blockCacheMB << 20)
         store.allowOpenPermissions = allowOpenPermissions
+        store.memtableBytes = memtableMB << 20
         if let previousMasterKey {
             store.previousMasterKey = try MasterKey.load(path: previousMasterKey, allowOpenPermissions: allowOpenPermissions)
         }
