@@ -90,6 +90,45 @@ import Testing
         await server.stop()
     }
 
+    /// A replacement the caller may not see leaves no trace on the version it replaced: for the
+    /// patient a version hidden from her, for a pharmacist one more confidential than his
+    /// grant; the replaced version shows as it was (current, no successor) until then.
+    @Test func aReplacementTheCallerMayNotSeeLeavesNoTraceOnTheReplacedVersion() async throws {
+        let (server, patient, _) = try await Self.setUp()
+        try await Docs.grant(patient, to: "gp-1001", scope: .extended, mode: .readWrite)
+        try await Docs.grant(patient, to: "pharm-2001", scope: .standard, mode: .read)
+        let gp = try await server.connect(kind: "professional", id: "gp-1001", profession: "gp")
+        let pharmacist = try await server.connect(kind: "professional", id: "pharm-2001", profession: "pharmacist")
+        let report = try await Docs.deposit(gp, Docs.submission("r"))
+        let replacement = try await gp.documents.replaceDocument(.with {
+            $0.patientID = Self.alice
+            $0.documentID = report.documentID
+            $0.submission = Docs.submission("r2", title: "Blood count (revised)", confidentiality: .restricted, hidden: true)
+            $0.content = Data("revised".utf8)
+        }).document
+        for viewer in [patient, pharmacist] {
+            let seen = try await Docs.get(viewer, report.documentID)
+            #expect(seen.status == .current && seen.replacedByDocumentID.isEmpty && seen.deprecationReason.isEmpty)
+            let found = try await Docs.find(viewer)
+            #expect(found == [report.documentID])
+            let overview = try await viewer.documents.getRecordOverview(.with { $0.patientID = Self.alice })
+            #expect(overview.timeline.map(\.documentID) == [report.documentID])
+        }
+        // The author sees the truth.
+        let truth = try await Docs.get(gp, report.documentID)
+        #expect(truth.replacedByDocumentID == replacement.documentID)
+        // Released: the patient sees the replacement; the pharmacist (standard grant) still does not.
+        _ = try await gp.documents.releaseDocumentToPatient(.with {
+            $0.patientID = Self.alice
+            $0.documentID = replacement.documentID
+        })
+        let released = try await Docs.get(patient, report.documentID)
+        #expect(released.status == .deprecated && released.replacedByDocumentID == replacement.documentID)
+        let stillHidden = try await Docs.get(pharmacist, report.documentID)
+        #expect(stillHidden.replacedByDocumentID.isEmpty)
+        await server.stop()
+    }
+
     @Test func aHiddenDocumentLeavesNoTraceForThePatientUntilItsReleaseThenAll() async throws {
         let (server, patient, _) = try await Self.setUp()
         try await Docs.grant(patient, to: "gp-1001", scope: .extended, mode: .readWrite)

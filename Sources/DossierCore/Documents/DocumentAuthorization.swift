@@ -57,6 +57,22 @@ public enum DocumentAuthorization {
     /// - other professionals and organisations with access: NORMAL documents, RESTRICTED ones
     ///   with extended scope (emergency access has extended scope), never SECRET ones; and only
     ///   classes and sensitive categories the profession matrix allows them.
+    /// `document` as a caller sees it, given whether it may see the version that replaced it
+    /// (`successorVisible`): a replacement the caller may not see — hidden from the patient until
+    /// release, or more confidential than the caller's access — leaves no trace, so the replaced
+    /// version shows as it was before (current, no successor) until the caller may see the new one.
+    public static func presented(_ document: Document, successorVisible: (String) -> Bool) -> Document {
+        guard document.status == .deprecated, let successor = document.replacedByID, !successorVisible(successor) else {
+            return document
+        }
+        var view = document
+        view.status = .current
+        view.replacedByID = nil
+        view.deprecationReason = ""
+        view.deprecatedAt = nil
+        return view
+    }
+
     public static func canSee(
         _ document: Document, caller: Principal, relation: RecordRelation, matrix: AccessMatrix
     ) -> Bool {

@@ -70,8 +70,11 @@ extension DocumentService {
             guard tx.current != nil else { throw DossierError(.notFound, "no record for this patient", reason: "RECORD_NOT_FOUND") }
             var page: [Document] = []
             var more = false
-            try tx.storage.forEachDocument(newestFirst: !oldestFirst, after: after) { document in
-                guard context.canSee(document), filter.matches(document) else { return true }
+            let storage = tx.storage
+            try storage.forEachDocument(newestFirst: !oldestFirst, after: after) { stored in
+                guard context.canSee(stored) else { return true }
+                let document = context.presented(stored, reading: storage)
+                guard filter.matches(document) else { return true }
                 guard page.count < limit else {
                     more = true
                     return false
@@ -94,8 +97,11 @@ extension DocumentService {
         try await perform(.getRecordOverview, .read, on: patient, by: caller, at: clock()) { tx, context in
             guard tx.current != nil else { throw DossierError(.notFound, "no record for this patient", reason: "RECORD_NOT_FOUND") }
             var visible: [Document] = []
-            try tx.storage.forEachDocument(newestFirst: true, after: nil) { document in
-                if context.canSee(document), includeDeprecated || document.status == .current {
+            let storage = tx.storage
+            try storage.forEachDocument(newestFirst: true, after: nil) { stored in
+                guard context.canSee(stored) else { return true }
+                let document = context.presented(stored, reading: storage)
+                if includeDeprecated || document.status == .current {
                     visible.append(document)
                 }
                 return true

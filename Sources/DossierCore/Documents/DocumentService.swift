@@ -350,6 +350,14 @@ struct DocumentContext: Sendable {
         DocumentAuthorization.canSee(document, caller: caller, relation: relation, matrix: matrix)
     }
 
+    /// `document` as this caller sees it (DocumentAuthorization.presented): a replacement it may
+    /// not see leaves no trace on the replaced version.
+    func presented(_ document: Document, reading storage: any DocumentStorage) -> Document {
+        DocumentAuthorization.presented(document) { id in
+            ((try? storage.document(id)) ?? nil).map(canSee) ?? false
+        }
+    }
+
     /// Whether the caller sees `document` only through an emergency access.
     func needsEmergency(_ document: Document) -> Bool {
         guard let withoutEmergency else { return false }
@@ -373,7 +381,7 @@ struct DocumentContext: Sendable {
         }
         if needsEmergency(document) { tx.neededEmergency = true }
         tx.knownHidden[id] = document.hiddenFromPatient
-        return document
+        return presented(document, reading: tx.storage)
     }
 
     /// A document the caller sees and may replace or deprecate.

@@ -163,9 +163,14 @@ public struct ExportService: Sendable {
             var used = 0
             var last = after
             var end = true
-            try tx.storage.forEachDocument(newestFirst: false, after: after == 0 ? nil : after) { document in
-                guard document.depositSequence <= limit else { return false }
-                if Self.exported(document) {
+            let storage = tx.storage
+            try storage.forEachDocument(newestFirst: false, after: after == 0 ? nil : after) { stored in
+                guard stored.depositSequence <= limit else { return false }
+                if Self.exported(stored) {
+                    // A replacement hidden from the patient leaves no trace (DocumentAuthorization.presented).
+                    let document = DocumentAuthorization.presented(stored) { id in
+                        ((try? storage.document(id)) ?? nil).map(Self.exported) ?? false
+                    }
                     let bytes = format.document(document)
                     guard used + bytes.count <= room || (force && items.isEmpty) else {
                         end = false
@@ -174,7 +179,7 @@ public struct ExportService: Sendable {
                     items.append(bytes)
                     used += bytes.count
                 }
-                last = document.depositSequence
+                last = stored.depositSequence
                 return true
             }
             return (items, last, end)
