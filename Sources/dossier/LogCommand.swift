@@ -1,6 +1,7 @@
 import ArgumentParser
 import DossierClient
 import Foundation
+import SwiftProtobuf
 
 struct LogCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,13 +18,25 @@ extension LogCommand {
         @Option(help: "Only entries by this actor id.") var actor: String?
         @Flag(help: "Only denied attempts.") var denied = false
         @Flag(help: "Only emergency accesses.") var emergency = false
+        @Option(help: "Only entries about this document (which data were accessed).") var document: String?
+        @Option(help: "Only entries at or after this time (ISO 8601, e.g. 2026-01-31T00:00:00Z).") var since: String?
+        @Option(help: "Only entries before this time (ISO 8601).") var until: String?
+        @Flag(help: "Oldest first.") var oldestFirst = false
         @Option(help: "At most this many entries (newest first), 1 or more.") var limit = 50
 
         func validate() throws {
             guard limit >= 1 else { throw ValidationError("--limit must be 1 or more") }
+            for (name, text) in [("--since", since), ("--until", until)] {
+                if let text, ISO8601DateFormatter().date(from: text) == nil {
+                    throw ValidationError("\(name) must be an ISO 8601 time such as 2026-01-31T00:00:00Z")
+                }
+            }
         }
 
         func run() async throws {
+            let formatter = ISO8601DateFormatter()
+            let from = since.flatMap(formatter.date(from:))
+            let to = until.flatMap(formatter.date(from:))
             let entries = try await connection.withClient { client in
                 try await Pages.collect(limit: limit) { token, size in
                     let page = try await client.accessLog.listAccessLog(.with {
@@ -31,6 +44,10 @@ extension LogCommand {
                         $0.actorID = actor ?? ""
                         if denied { $0.outcomes = [.denied] }
                         $0.emergencyOnly = emergency
+                        $0.documentID = document ?? ""
+                        $0.oldestFirst = oldestFirst
+                        if let from { $0.since = Google_Protobuf_Timestamp(date: from) }
+                        if let to { $0.until = Google_Protobuf_Timestamp(date: to) }
                         $0.pageSize = size
                         $0.pageToken = token
                     }, options: connection.callOptions)
