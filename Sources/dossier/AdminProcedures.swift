@@ -1,5 +1,6 @@
 import ArgumentParser
 import DossierClient
+import DossierCore
 import Foundation
 
 /// The operators' procedures of docs/OPERATIONS.md that are not about records: what runs,
@@ -142,7 +143,7 @@ extension LogCommand {
             Output.columns(
                 ["KEY ID", "ALGORITHM", "PUBLIC KEY", "VALID FROM", "VALID UNTIL"],
                 response.keys.map {
-                    [$0.keyID, $0.algorithm, $0.publicKey.map { String(format: "%02x", $0) }.joined(),
+                    [$0.keyID, $0.algorithm, $0.publicKey.hex,
                      Output.timestamp($0.validFrom, isSet: $0.hasValidFrom), Output.timestamp($0.validUntil, isSet: $0.hasValidUntil)]
                 })
         }

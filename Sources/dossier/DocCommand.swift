@@ -1,5 +1,6 @@
 import ArgumentParser
 import DossierClient
+import DossierCore
 import Foundation
 import SwiftProtobuf
 
@@ -37,7 +38,7 @@ struct DocCommand: AsyncParsableCommand {
                 date = parsed
             }
             return try .with {
-                $0.clientUniqueID = clientID ?? "cli-" + sha256.prefix(16).map { String(format: "%02x", $0) }.joined()
+                $0.clientUniqueID = clientID ?? "cli-" + sha256.prefix(16).hex
                 $0.title = title
                 $0.documentClass = documentClass
                 $0.sensitiveCategories = categories
@@ -227,7 +228,7 @@ struct DocCommand: AsyncParsableCommand {
                 }
                 throw error
             }
-            let hex = fetched.sha256.map { String(format: "%02x", $0) }.joined()
+            let hex = fetched.sha256.hex
             let summary = connection.json
                 ? Output.jsonText(["document_id": documentID, "size_bytes": "\(fetched.size)", "sha256": hex, "output": output])
                 : "\(fetched.size) bytes written to \(toStdout ? "standard output" : output), SHA-256 verified"

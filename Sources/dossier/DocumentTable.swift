@@ -1,5 +1,6 @@
 import ArgumentParser
 import DossierClient
+import DossierCore
 import Foundation
 
 /// How documents look on the terminal.
@@ -25,7 +26,7 @@ enum DocumentTable {
             ("created", Output.timestamp(document.createdAt, isSet: document.hasCreatedAt)),
             ("deposited", Output.timestamp(document.depositedAt, isSet: document.hasDepositedAt)),
             ("size", "\(document.sizeBytes) bytes"),
-            ("sha256", document.sha256.map { String(format: "%02x", $0) }.joined()),
+            ("sha256", document.sha256.hex),
         ])
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DossierClient
+import DossierCore
 import Foundation
 import SwiftProtobuf
 
@@ -129,7 +130,7 @@ extension LogCommand {
     static func show(_ checkpoint: Dossier_V1_LogCheckpoint) {
         Output.table([
             ("entries", "\(checkpoint.sequence)"),
-            ("head hash", checkpoint.headHash.map { String(format: "%02x", $0) }.joined()),
+            ("head hash", checkpoint.headHash.hex),
             ("signed at", Output.timestamp(checkpoint.signedAt, isSet: checkpoint.hasSignedAt)),
             ("key", checkpoint.keyID),
         ])
