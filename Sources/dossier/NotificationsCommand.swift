@@ -9,33 +9,6 @@ struct NotificationsCommand: AsyncParsableCommand {
         subcommands: [List.self, Preferences.self, Set.self], defaultSubcommand: List.self)
 }
 
-/// The kinds as the CLI names them (`--kind new-document`).
-enum NotificationKindName: String, CaseIterable, ExpressibleByArgument {
-    case firstAccess = "first-access"
-    case emergencyAccess = "emergency-access"
-    case newDocument = "new-document"
-    case grantExpiring = "grant-expiring"
-    case referringPhysicianChanged = "referring-physician-changed"
-    case rectificationCorrected = "rectification-corrected"
-    case rectificationDeclined = "rectification-declined"
-
-    var kind: Dossier_V1_NotificationKind {
-        switch self {
-        case .firstAccess: .firstAccess
-        case .emergencyAccess: .emergencyAccess
-        case .newDocument: .newDocument
-        case .grantExpiring: .grantExpiring
-        case .referringPhysicianChanged: .referringPhysicianChanged
-        case .rectificationCorrected: .rectificationCorrected
-        case .rectificationDeclined: .rectificationDeclined
-        }
-    }
-
-    static func name(of kind: Dossier_V1_NotificationKind) -> String {
-        allCases.first { $0.kind == kind }?.rawValue ?? "\(kind)"
-    }
-}
-
 extension NotificationsCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -78,7 +51,7 @@ extension NotificationsCommand {
             Output.columns(
                 ["#", "TIME", "KIND", "STATE", "WHO", "ABOUT"],
                 response.notifications.map { item in
-                    [String(item.notificationID), Output.timestamp(item.createdAt, isSet: item.hasCreatedAt), NotificationKindName.name(of: item.kind),
+                    [String(item.notificationID), Output.timestamp(item.createdAt, isSet: item.hasCreatedAt), Vocabulary.name(item.kind),
                      item.hasReadAt ? "read" : "unread",
                      [item.actor.displayName, item.actor.id, item.actor.profession].filter { !$0.isEmpty }.joined(separator: " · "),
                      ([item.rectificationRequestID] + item.documentIds).filter { !$0.isEmpty }.joined(separator: " ")]
@@ -107,13 +80,13 @@ extension NotificationsCommand {
         static let configuration = CommandConfiguration(
             abstract: "Turn notification kinds on or off.",
             discussion: """
-                Kinds: \(NotificationKindName.allCases.map(\.rawValue).joined(separator: ", ")). Emergency access is always \
+                Kinds: \(Vocabulary.names(of: Dossier_V1_NotificationKind.self).joined(separator: ", ")). Emergency access is always \
                 notified: turning it off is refused.
                 """)
 
         @OptionGroup var connection: ConnectionOptions
         @Argument(help: "The patient's id.") var patientID: String
-        @Option(name: .customLong("kind"), help: "A kind to change (repeatable).") var kinds: [NotificationKindName] = []
+        @Option(name: .customLong("kind"), help: "A kind to change (repeatable).") var kinds: [Dossier_V1_NotificationKind] = []
         @Flag(name: .customLong("on"), help: "Turn the kinds on.") var on = false
         @Flag(name: .customLong("off"), help: "Turn the kinds off.") var off = false
 
@@ -126,7 +99,7 @@ extension NotificationsCommand {
             let response = try await connection.withClient { client in
                 try await client.notifications.setNotificationPreferences(.with {
                     $0.patientID = patientID
-                    $0.preferences = kinds.map { name in .with { $0.kind = name.kind; $0.enabled = on } }
+                    $0.preferences = kinds.map { kind in .with { $0.kind = kind; $0.enabled = on } }
                 }, options: connection.callOptions)
             }
             if connection.json { return try Output.json(response) }
@@ -137,6 +110,6 @@ extension NotificationsCommand {
     static func show(_ preferences: [Dossier_V1_NotificationPreference]) {
         Output.columns(
             ["KIND", "NOTIFIED"],
-            preferences.map { [NotificationKindName.name(of: $0.kind), $0.enabled ? ($0.alwaysOn ? "on (always)" : "on") : "off"] })
+            preferences.map { [Vocabulary.name($0.kind), $0.enabled ? ($0.alwaysOn ? "on (always)" : "on") : "off"] })
     }
 }

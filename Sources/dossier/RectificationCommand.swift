@@ -89,14 +89,7 @@ extension RectificationCommand {
         }
     }
 
-    static func status(_ status: Dossier_V1_RectificationStatus) -> String {
-        switch status {
-        case .open: "open"
-        case .corrected: "corrected"
-        case .declined: "declined"
-        default: "\(status)"
-        }
-    }
+    static func status(_ status: Dossier_V1_RectificationStatus) -> String { Vocabulary.name(status) }
 
     static func show(_ request: Dossier_V1_RectificationRequest) {
         Output.table([

@@ -57,3 +57,4 @@ extension Dossier_V1_SensitiveCategory: VocabularyArgument {}
 extension Dossier_V1_ConfidentialityLevel: VocabularyArgument {}
 extension Dossier_V1_RevocationReason: VocabularyArgument {}
 extension Dossier_V1_EmergencyPreference: VocabularyArgument {}
+extension Dossier_V1_NotificationKind: VocabularyArgument {}
