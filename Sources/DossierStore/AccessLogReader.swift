@@ -1,5 +1,4 @@
 public import DossierCore
-import RocksDB
 
 extension DossierStore {
     /// Reads up to `limit` entries of a record's access log with sequence > `after`, in order.
@@ -21,18 +20,16 @@ extension DossierStore {
                     lower = Keys.logEntry(handle, sequence: after &+ 1)
                 }
             }
-            let iterator = try database.iterator(in: families.accessLog, lowerBound: lower, upperBound: upper)
-            query.newestFirst ? iterator.seekToLast() : iterator.seekToFirst()
             var entries: [SequencedLogEntry] = []
-            while iterator.isValid && entries.count < query.limit {
-                let link = try RecordCodec.decodeLogLink(try keys.open(iterator.value, at: iterator.key))
+            guard query.limit > 0 else { return entries }
+            try engine.scan(.accessLog, from: lower, to: upper, reverse: query.newestFirst) { stored in
+                let link = try RecordCodec.decodeLogLink(try keys.open(stored.value, at: stored.key))
                 if query.matches(link.entry) {
                     entries.append(SequencedLogEntry(
                         sequence: link.sequence, entry: link.entry, prevHash: link.prevHash, entryHash: link.entryHash))
                 }
-                query.newestFirst ? iterator.previous() : iterator.next()
+                return entries.count < query.limit
             }
-            try iterator.checkError()
             return entries
         }
     }
@@ -45,17 +42,14 @@ extension DossierStore: LogChainRepository {
         try await read { [self] in
             guard let keys = try keyStore.keys(for: patient) else { return [] }
             let prefix = Keys.logPrefix(keys.handle)
-            let iterator = try database.iterator(in: families.accessLog, lowerBound: prefix, upperBound: Keys.logHead(keys.handle))
-            iterator.seekToFirst()
             var links: [StoredLogLink] = []
-            while iterator.isValid {
-                let key = iterator.key
+            try engine.scan(.accessLog, from: prefix, to: Keys.logHead(keys.handle), reverse: false) { stored in
+                let key = stored.key
                 let sequence = key.count == prefix.count + 8 ? Keys.decodeUInt64(Array(key.suffix(8))) ?? 0 : 0
-                let content = try? RecordCodec.decodeLogLink(try keys.open(iterator.value, at: key))
+                let content = try? RecordCodec.decodeLogLink(try keys.open(stored.value, at: key))
                 links.append(StoredLogLink(keySequence: sequence, content: content))
-                iterator.next()
+                return true
             }
-            try iterator.checkError()
             return links
         }
     }

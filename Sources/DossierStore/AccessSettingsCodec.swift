@@ -1,6 +1,5 @@
 import DossierCore
 import Foundation
-import RocksDB
 
 /// Access settings ⇄ the `grants` family: one key per grant, delegation, block, known accessor,
 /// expiry notice and rectification request, one for the emergency preference, one for the
@@ -8,13 +7,14 @@ import RocksDB
 /// value is sealed with the record's data key; identifiers in keys are blinded with it.
 enum AccessSettingsCodec {
     /// Reads every setting of a record with one prefix scan.
-    static func load(_ keys: RecordKeys, from database: Database, family: ColumnFamily) throws -> RecordAccessSettings {
+    static func load(_ keys: RecordKeys, from engine: any StoreEngine) throws -> RecordAccessSettings {
         var settings = RecordAccessSettings()
         let prefix = Keys.settingsPrefix(keys.handle)
         var failure: (any Error)?
-        try database.scan(prefix: prefix, in: family) { key, value in
+        try engine.scan(prefix: prefix, in: .grants) { entry in
+            let key = entry.key
             do {
-                let bytes = try keys.open(value, at: Array(key))
+                let bytes = try keys.open(entry.value, at: key)
                 switch Keys.Setting(rawValue: key[prefix.count]) {
                 case .grant: settings.grants.append(try decodeGrant(bytes))
                 case .delegation: settings.delegations.append(try decodeDelegation(bytes))
@@ -44,18 +44,18 @@ enum AccessSettingsCodec {
     /// delegate's id for the index across records (KeyStore.blindIndex).
     static func stage(
         _ updated: RecordAccessSettings, replacing current: RecordAccessSettings, keys: RecordKeys,
-        delegationIndex: (String) -> [UInt8], in batch: WriteBatch, family: ColumnFamily
+        delegationIndex: (String) -> [UInt8], in batch: StoreBatch
     ) throws {
         let handle = keys.handle
-        func put(_ key: [UInt8], _ value: [UInt8]) throws { batch.put(key, try keys.seal(value, at: key), in: family) }
+        func put(_ key: [UInt8], _ value: [UInt8]) throws { batch.put(key, try keys.seal(value, at: key), in: .grants) }
         let oldGrants = Dictionary(current.grants.map { ($0.id, $0) }, uniquingKeysWith: { $1 })
         for grant in updated.grants where oldGrants[grant.id] != grant {
             try put(Keys.setting(handle, .grant, id: Array(grant.id.utf8)), try encode(grant))
         }
         let newDelegates = Set(updated.delegations.map(\.delegateID))
         for old in current.delegations where !newDelegates.contains(old.delegateID) {
-            batch.delete(Keys.setting(handle, .delegation, id: keys.blind(old.delegateID)), in: family)
-            batch.delete(Keys.delegationIndex(delegationIndex(old.delegateID), handle: handle), in: family)
+            batch.delete(Keys.setting(handle, .delegation, id: keys.blind(old.delegateID)), in: .grants)
+            batch.delete(Keys.delegationIndex(delegationIndex(old.delegateID), handle: handle), in: .grants)
         }
         for delegation in updated.delegations where !current.delegations.contains(delegation) {
             let value = try encode(delegation)
@@ -64,7 +64,7 @@ enum AccessSettingsCodec {
         }
         let newBlocks = Set(updated.blocks.map(\.professionalID))
         for old in current.blocks where !newBlocks.contains(old.professionalID) {
-            batch.delete(Keys.setting(handle, .block, id: keys.blind(old.professionalID)), in: family)
+            batch.delete(Keys.setting(handle, .block, id: keys.blind(old.professionalID)), in: .grants)
         }
         for block in updated.blocks where !current.blocks.contains(block) {
             try put(Keys.setting(handle, .block, id: keys.blind(block.professionalID)), try encode(block))
@@ -86,7 +86,7 @@ enum AccessSettingsCodec {
             if let code = updated.presenceCode {
                 try put(Keys.setting(handle, .presenceCode), try encode(code))
             } else {
-                batch.delete(Keys.setting(handle, .presenceCode), in: family)
+                batch.delete(Keys.setting(handle, .presenceCode), in: .grants)
             }
         }
         if updated.emergencyRefused != current.emergencyRefused

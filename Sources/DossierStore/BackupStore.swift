@@ -10,11 +10,18 @@ extension DossierStore {
     /// keys of every record in the data checkpoint. Returns the storage sequence number the data
     /// is consistent at: every write acknowledged before the call is in it.
     public func createBackup(at path: String, keyStoreAt keyStorePath: String? = nil) async throws -> UInt64 {
-        try await run { [self] in
-            let sequence = try database.latestSequenceNumber()
-            try database.createCheckpoint(at: path)
+        guard let rocks else { throw BackupUnsupportedError() }
+        return try await run { [self] in
+            let sequence = try rocks.database.latestSequenceNumber()
+            try rocks.database.createCheckpoint(at: path)
             if let keyStorePath { try keyStore.checkpoint(at: keyStorePath) }
             return sequence
         }
     }
+}
+
+/// Backups of a PostgreSQL deployment are PostgreSQL's (pg_basebackup, continuous archiving:
+/// docs/OPERATIONS.md); the server's checkpoint backups are the embedded engine's.
+public struct BackupUnsupportedError: Error, CustomStringConvertible, Sendable {
+    public var description: String { "backups of a PostgreSQL deployment are taken with PostgreSQL's tools (pg_basebackup, WAL archiving)" }
 }

@@ -1,5 +1,4 @@
 public import DossierCore
-import RocksDB
 
 extension DossierStore {
     /// The records on which `delegateID` was named delegate (active or not), by patient id.
@@ -9,7 +8,7 @@ extension DossierStore {
         try await read { [self] in
             let prefix = Keys.delegationIndexPrefix(keyStore.blindIndex(delegateID))
             var found: [(PatientID, Delegation)] = []
-            for entry in try database.entries(withPrefix: prefix, in: families.grants) {
+            for entry in try engine.entries(withPrefix: prefix, in: .grants) {
                 guard let handle = RecordHandle(entry.key.dropFirst(prefix.count)) else { throw CorruptValueError(family: Keys.Family.grants) }
                 guard let keys = try keyStore.keys(for: handle) else { continue }
                 found.append((keys.patient, try AccessSettingsCodec.decodeDelegation(try keys.open(entry.value, at: entry.key))))

@@ -24,6 +24,11 @@ public struct StoreConfiguration: Sendable {
     public var previousMasterKey: MasterKey?
     /// Accept a data directory or key store that other users may read (refused by default).
     public var allowOpenPermissions = false
+    /// Opens the engine the records live in; nil: the embedded RocksDB at `path` (decision 0009).
+    public var engine: (@Sendable () throws -> any StoreEngine)?
+
+    /// How messages name where the data is.
+    var dataDescription: String { engine == nil ? "directory \(path)" : "database" }
 
     public init(
         path: String, keyStorePath: String, masterKey: MasterKey, threads: Int = 32, blockCacheBytes: Int = 256 << 20,
@@ -38,34 +43,26 @@ public struct StoreConfiguration: Sendable {
     }
 }
 
-/// Records, their documents, access settings, access logs and notifications, on RocksDB.
+/// Records, their documents, access settings, access logs and notifications, sealed, on a
+/// storage engine: the embedded RocksDB or PostgreSQL (decision 0009).
 ///
-/// Every commit is one WriteBatch written with a synced WAL: when a call returns, what it
-/// wrote survives a crash. Concurrent commits share fsyncs through RocksDB's write groups.
+/// Every commit is one atomic batch, durable before the call returns: on RocksDB a synced WAL
+/// write (concurrent commits share fsyncs through its write groups), on PostgreSQL a committed
+/// transaction.
 public final class DossierStore: Sendable {
-    let database: Database
-    let families: Families
+    /// Where the families live.
+    let engine: any StoreEngine
+    /// The embedded engine's own features (shared fsyncs, checkpoints, compaction, metrics);
+    /// nil on another engine.
+    let rocks: RocksDBEngine?
     /// The records' handles and data keys (decision 0004).
     let keyStore: KeyStore
     /// Counts for the metrics endpoint.
     public let counters = StoreCounters()
     private let executor: BlockingExecutor
     let locks = StripedLocks()
-    /// The shared fsync of writes made under a record's lock.
-    let walSync: WALSync
     /// Serializes the purge's blob garbage collection (it switches a family option on and off).
     let purgeCompaction = NSLock()
-
-    struct Families: @unchecked Sendable {
-        // @unchecked: column-family handles are immutable and thread-safe in RocksDB.
-        let records: ColumnFamily
-        let documents: ColumnFamily
-        let contents: ColumnFamily
-        let grants: ColumnFamily
-        let accessLog: ColumnFamily
-        let notifications: ColumnFamily
-        let meta: ColumnFamily
-    }
 
     /// Opens (or creates) the store and its key store. Fails fast with a clear message on an
     /// unusable directory, a master key that is not the key store's, or a key store that is not
@@ -80,24 +77,20 @@ public final class DossierStore: Sendable {
             throw KeyStoreError("the key store must be apart from the data directory (neither inside the other): the keys must not travel with the data's copies")
         }
         Permissions.restrictNewFiles()
-        try Permissions.makePrivateDirectory(configuration.path, allowOpen: configuration.allowOpenPermissions)
-        var options = Self.databaseOptions(blockCacheBytes: configuration.blockCacheBytes)
-        options.totalWriteBufferBytes = configuration.memtableBytes
-        database = try Database.open(path: configuration.path, options: options)
-        walSync = WALSync(database: database)
-        let families = Families(
-            records: database.family(Keys.Family.records)!,
-            documents: database.family(Keys.Family.documents)!,
-            contents: database.family(Keys.Family.contents)!,
-            grants: database.family(Keys.Family.grants)!,
-            accessLog: database.family(Keys.Family.accessLog)!,
-            notifications: database.family(Keys.Family.notifications)!,
-            meta: database.family(Keys.Family.meta)!)
-        self.families = families
+        if let open = configuration.engine {
+            engine = try open()
+            rocks = nil
+        } else {
+            try Permissions.makePrivateDirectory(configuration.path, allowOpen: configuration.allowOpenPermissions)
+            let embedded = try RocksDBEngine(
+                path: configuration.path, blockCacheBytes: configuration.blockCacheBytes, memtableBytes: configuration.memtableBytes)
+            engine = embedded
+            rocks = embedded
+        }
         do {
-            keyStore = try Self.openKeyStore(configuration, database: database, families: families)
+            keyStore = try Self.openKeyStore(configuration, engine: engine)
         } catch {
-            database.close()
+            engine.close()
             throw error
         }
         executor = BlockingExecutor(threads: configuration.threads, name: "dossier-store")
@@ -105,12 +98,12 @@ public final class DossierStore: Sendable {
 
     /// The key store, checked against the data directory: the directory names the key store it
     /// belongs to (meta "F"); a new key store is made only for a data directory without data.
-    private static func openKeyStore(_ configuration: StoreConfiguration, database: Database, families: Families) throws -> KeyStore {
-        let format = try database.get(Keys.format, in: families.meta)
-        let holdsData = try format != nil || !database.entries(withPrefix: [UInt8](), in: families.records, limit: 1).isEmpty
+    private static func openKeyStore(_ configuration: StoreConfiguration, engine: any StoreEngine) throws -> KeyStore {
+        let format = try engine.get(Keys.format, in: .meta)
+        let holdsData = try format != nil || !engine.entries(withPrefix: [], in: .records, limit: 1).isEmpty
         if holdsData, format == nil {
             throw KeyStoreError(
-                "the data directory \(configuration.path) was written by an earlier version (patient ids in keys, data keys inside it); this version cannot open it")
+                "the data \(configuration.dataDescription) was written by an earlier version (patient ids in keys, data keys inside it); this version cannot open it")
         }
         let keyStore = try KeyStore(
             path: configuration.keyStorePath, masterKey: configuration.masterKey, previousMasterKey: configuration.previousMasterKey,
@@ -119,11 +112,11 @@ public final class DossierStore: Sendable {
             guard format.first == Keys.formatVersion, Array(format.dropFirst()) == keyStore.id else {
                 keyStore.close()
                 throw KeyStoreError(
-                    "the key store \(configuration.keyStorePath) is not the one of the data directory \(configuration.path) (another key store id): give the key store it was made with")
+                    "the key store \(configuration.keyStorePath) is not the one of the data \(configuration.dataDescription) (another key store id): give the key store it was made with")
             }
         } else {
             do {
-                try database.put(Keys.format, [Keys.formatVersion] + keyStore.id, in: families.meta, sync: true)
+                try engine.put(Keys.format, [Keys.formatVersion] + keyStore.id, in: .meta)
             } catch {
                 keyStore.close()
                 throw error
@@ -134,21 +127,7 @@ public final class DossierStore: Sendable {
 
     /// RocksDB's options for the store's families.
     static func databaseOptions(blockCacheBytes: Int) -> DatabaseOptions {
-        var options = DatabaseOptions()
-        options.blockCacheBytes = blockCacheBytes
-        // Unsynced writes stay in RocksDB's log buffer until WALSync's leader writes out and
-        // fsyncs everyone's at once (synced writes still write and fsync their own).
-        options.manualWALFlush = true
-        for name in Keys.Family.all {
-            options.columnFamilies[name] = ColumnFamilyOptions()
-        }
-        // Contents are sealed (random bytes: compression is wasted work) and large: their
-        // pieces live in blob files, written once at flush and never rewritten by compaction.
-        // Contents are deleted only by purges and abandoned uploads, so blob garbage collection
-        // runs only with the purge's compaction (compactAfterPurge).
-        options.columnFamilies[Keys.Family.contents] = ColumnFamilyOptions(
-            enableBlobFiles: true, minBlobSize: 4096, enableBlobGarbageCollection: false, compression: .none)
-        return options
+        RocksDBEngine.databaseOptions(blockCacheBytes: blockCacheBytes)
     }
 
     /// A secret of this deployment for `purpose` (e.g. sealing page tokens), stable across
@@ -164,8 +143,7 @@ public final class DossierStore: Sendable {
     /// server drained.
     public func close() {
         executor.shutdown()
-        try? database.syncWAL()  // what is still in the log buffer (nothing acknowledged is)
-        database.close()
+        engine.close()
         keyStore.close()
     }
 
@@ -177,9 +155,9 @@ public final class DossierStore: Sendable {
     /// Runs a read without the record's lock, then waits until whatever it may have seen is
     /// durable (WALSync.barrier): its answer never shows a write a crash could undo.
     func read<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await executor.run { [walSync] in
+        try await executor.run { [rocks] in
             let result = try body()
-            try walSync.barrier()
+            try rocks?.walSync.barrier()
             return result
         }
     }
@@ -201,7 +179,7 @@ extension DossierStore: RecordRepository {
                 var transactions = try zip(patients, keys).map { patient, keys in
                     RecordTransaction(
                         patientID: patient, current: try keys.flatMap(loadRecord),
-                        settings: try keys.map { try AccessSettingsCodec.load($0, from: database, family: families.grants) } ?? .init(),
+                        settings: try keys.map { try AccessSettingsCodec.load($0, from: engine) } ?? .init(),
                         storage: keys.map(documentStorage) ?? NoDocumentStorage())
                 }
                 let result = try body(&transactions)
@@ -211,7 +189,7 @@ extension DossierStore: RecordRepository {
                 if !new.isEmpty {
                     for (index, made) in zip(new, try keyStore.create(for: new.map { patients[$0] })) { keys[index] = made }
                 }
-                let batch = WriteBatch()
+                let batch = StoreBatch()
                 for (transaction, keys) in zip(transactions, keys) {
                     guard let keys else { continue }
                     try stage(transaction, keys: keys, in: batch)
@@ -223,22 +201,26 @@ extension DossierStore: RecordRepository {
                 // on an existing record costs what one on a missing record costs (nothing to
                 // write there): timing does not tell whether a record exists.
                 let deferred = transactions.allSatisfy { $0.onlyLogsRefusals || $0.logEntries.isEmpty && $0.withheldLogEntries.isEmpty }
-                guard held.isContended || deferred else {
-                    try database.write(batch, sync: true)
+                guard let rocks, held.isContended || deferred else {
+                    // Another engine commits under the lock (durable, or visible at once for a
+                    // refusal alone: PostgreSQL's asynchronous commit of that one transaction).
+                    try engine.write(batch, durability: deferred ? .visible : .durable)
                     counters.recordBatch(operations: batch.count, logEntries: logEntries)
                     return (result, 0)
                 }
-                let ticket = Int64(try walSync.write { try database.write(batch, sync: false) })
+                let native = rocks.writeBatch(batch)
+                let ticket = Int64(try rocks.walSync.write { try rocks.database.write(native, sync: false) })
                 counters.recordBatch(operations: batch.count, logEntries: logEntries)
                 return (result, deferred ? -ticket : ticket)
             }
             // Nothing written: wait only for the writes this transaction may have read.
+            guard let walSync = rocks?.walSync else { return result }
             if let ticket, ticket < 0 {
                 let durable = UInt64(-ticket)
-                DispatchQueue.global(qos: .utility).async { [walSync] in try? walSync.waitDurable(durable) }
-            } else if let ticket {
+                DispatchQueue.global(qos: .utility).async { try? walSync.waitDurable(durable) }
+            } else if let ticket, ticket > 0 {
                 try walSync.waitDurable(UInt64(ticket))
-            } else {
+            } else if ticket == nil {
                 try walSync.barrier()
             }
             return result
@@ -247,22 +229,21 @@ extension DossierStore: RecordRepository {
 
     /// A record's changes, sealed with its keys. A transaction on a record that does not
     /// exist stages nothing: attempts on a missing record have no log to go to.
-    private func stage(_ transaction: RecordTransaction, keys: RecordKeys, in batch: WriteBatch) throws {
+    private func stage(_ transaction: RecordTransaction, keys: RecordKeys, in batch: StoreBatch) throws {
         let handle = keys.handle
         if let updated = transaction.updated {
             let key = Keys.record(handle)
-            batch.put(key, try keys.seal(try RecordCodec.encode(updated), at: key), in: families.records)
+            batch.put(key, try keys.seal(try RecordCodec.encode(updated), at: key), in: .records)
         }
         if let settings = transaction.updatedSettings, transaction.record != nil {
             try AccessSettingsCodec.stage(
-                settings, replacing: transaction.settings, keys: keys, delegationIndex: keyStore.blindIndex, in: batch,
-                family: families.grants)
+                settings, replacing: transaction.settings, keys: keys, delegationIndex: keyStore.blindIndex, in: batch)
         }
         guard transaction.record != nil else { return }
         try stageDocuments(transaction, keys: keys, in: batch)
         for (documentID, entry) in transaction.withheldLogEntries {
             let key = Keys.withheldEntry(handle, documentID: documentID, time: entry.time)
-            batch.put(key, try keys.seal(try RecordCodec.encode(entry, sequence: 0, prevHash: [], entryHash: []), at: key), in: families.accessLog)
+            batch.put(key, try keys.seal(try RecordCodec.encode(entry, sequence: 0, prevHash: [], entryHash: []), at: key), in: .accessLog)
         }
         var (head, headHash) = try logHead(keys)
         // A document released to the patient brings its withheld entries into the log, in their
@@ -270,9 +251,9 @@ extension DossierStore: RecordRepository {
         var released: [AccessLogEntry] = []
         for documentID in transaction.releasedDocumentIDs {
             let prefix = Keys.withheldPrefix(handle, documentID: documentID)
-            for stored in try database.entries(withPrefix: prefix, in: families.accessLog) {
+            for stored in try engine.entries(withPrefix: prefix, in: .accessLog) {
                 released.append(try RecordCodec.decodeLogEntry(try keys.open(stored.value, at: stored.key)).entry)
-                batch.delete(stored.key, in: families.accessLog)
+                batch.delete(stored.key, in: .accessLog)
             }
         }
         for entry in released + transaction.logEntries {
@@ -281,29 +262,29 @@ extension DossierStore: RecordRepository {
             let key = Keys.logEntry(handle, sequence: head)
             batch.put(
                 key, try keys.seal(try RecordCodec.encode(entry, sequence: head, prevHash: headHash, entryHash: entryHash), at: key),
-                in: families.accessLog)
+                in: .accessLog)
             headHash = entryHash
             if let event = StatisticsEvent(entry) {
-                batch.put(Keys.statisticsEvent(StatisticsMonth(containing: entry.time), event), [UInt8](), in: families.meta)
+                batch.put(Keys.statisticsEvent(StatisticsMonth(containing: entry.time), event), [UInt8](), in: .meta)
             }
         }
         if !transaction.logEntries.isEmpty || !released.isEmpty {
             // In clear: a count and a hash (docs/DATA-MODEL.md), read by every transaction.
-            batch.put(Keys.logHead(handle), Keys.encode(head) + headHash, in: families.accessLog)
+            batch.put(Keys.logHead(handle), Keys.encode(head) + headHash, in: .accessLog)
         }
         try stageNotifications(transaction, keys: keys, logHead: head, now: transaction.logEntries.last?.time ?? Date(), in: batch)
     }
 
     func loadRecord(_ keys: RecordKeys) throws -> Record? {
         let key = Keys.record(keys.handle)
-        guard let bytes = try database.get(key, in: families.records) else { return nil }
+        guard let bytes = try engine.get(key, in: .records) else { return nil }
         return try RecordCodec.decodeRecord(try keys.open(bytes, at: key))
     }
 
     /// The last sequence and its entry hash (0 and zeros for an empty log). The head value is
     /// sequence (u64 BE) ‖ entry hash (32 bytes), in clear.
     func logHead(_ keys: RecordKeys) throws -> (sequence: UInt64, hash: [UInt8]) {
-        guard let bytes = try database.get(Keys.logHead(keys.handle), in: families.accessLog) else { return (0, LogChain.zeroHash) }
+        guard let bytes = try engine.get(Keys.logHead(keys.handle), in: .accessLog) else { return (0, LogChain.zeroHash) }
         guard bytes.count == 40, let head = Keys.decodeUInt64(Array(bytes.prefix(8))) else {
             throw CorruptValueError(family: Keys.Family.accessLog)
         }

@@ -1,6 +1,5 @@
 public import DossierCore
 import Foundation
-import RocksDB
 
 /// Notifications in their own family, numbered per record like the access log.
 extension DossierStore {
@@ -11,9 +10,9 @@ extension DossierStore {
     func loadNotifications(_ keys: RecordKeys) throws -> [PatientNotification] {
         var notifications: [PatientNotification] = []
         var failure: (any Error)?
-        try database.scan(prefix: Keys.logPrefix(keys.handle), in: families.notifications, reverse: true) { key, value in
+        try engine.scan(prefix: Keys.logPrefix(keys.handle), in: .notifications, reverse: true) { entry in
             do {
-                notifications.append(try NotificationCodec.decode(try keys.open(value, at: Array(key))))
+                notifications.append(try NotificationCodec.decode(try keys.open(entry.value, at: entry.key)))
                 return true
             } catch {
                 failure = error
@@ -25,14 +24,14 @@ extension DossierStore {
     }
 
     /// Stages new notifications (numbered after the record's last one) and read marks.
-    func stageNotifications(_ transaction: RecordTransaction, keys: RecordKeys, logHead: UInt64, now: Date, in batch: WriteBatch) throws {
+    func stageNotifications(_ transaction: RecordTransaction, keys: RecordKeys, logHead: UInt64, now: Date, in batch: StoreBatch) throws {
         let handle = keys.handle
         // Only the kinds the patient wants (emergency access always).
         let delivered = transaction.deliveredNotifications
         if !delivered.isEmpty {
             var head: UInt64 = 0
             let headKey = Keys.logHead(handle)
-            if let bytes = try database.get(headKey, in: families.notifications) {
+            if let bytes = try engine.get(headKey, in: .notifications) {
                 guard let value = Keys.decodeUInt64(bytes) else { throw CorruptValueError(family: Keys.Family.notifications) }
                 head = value
             }
@@ -41,9 +40,9 @@ extension DossierStore {
                 let notification = PatientNotification(id: head, draft: draft, createdAt: now, readAt: nil, logSequence: logHead)
                 try putSealed(
                     try NotificationCodec.encode(notification), at: Keys.notification(handle, id: head), keys: keys,
-                    in: families.notifications, batch: batch)
+                    in: .notifications, batch: batch)
             }
-            batch.put(headKey, Keys.encode(head), in: families.notifications)  // a count, in clear
+            batch.put(headKey, Keys.encode(head), in: .notifications)  // a count, in clear
         }
         if let mark = transaction.markRead {
             for var notification in try loadNotifications(keys)
@@ -51,7 +50,7 @@ extension DossierStore {
                 notification.readAt = mark.at
                 try putSealed(
                     try NotificationCodec.encode(notification), at: Keys.notification(handle, id: notification.id), keys: keys,
-                    in: families.notifications, batch: batch)
+                    in: .notifications, batch: batch)
             }
         }
     }

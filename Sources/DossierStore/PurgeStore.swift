@@ -19,7 +19,7 @@ extension DossierStore: PurgeRepository {
         let head = try logHead(keys).sequence
         guard head > 0 else { return nil }
         let key = Keys.logEntry(keys.handle, sequence: head)
-        guard let value = try database.get(key, in: families.accessLog) else { throw CorruptValueError(family: Keys.Family.accessLog) }
+        guard let value = try engine.get(key, in: .accessLog) else { throw CorruptValueError(family: Keys.Family.accessLog) }
         return try RecordCodec.decodeLogEntry(try keys.open(value, at: key)).entry.time
     }
 
@@ -27,8 +27,8 @@ extension DossierStore: PurgeRepository {
     /// between its two writes) is skipped.
     func allRecords() throws -> [(RecordKeys, Record)] {
         var handles: [RecordHandle] = []
-        try database.scan(prefix: [UInt8](), in: families.records) { key, _ in
-            if let handle = RecordHandle(key) { handles.append(handle) }
+        try engine.scan(prefix: [], in: .records) { entry in
+            if let handle = RecordHandle(entry.key) { handles.append(handle) }
             return true
         }
         return try handles.compactMap { handle in
@@ -44,36 +44,40 @@ extension DossierStore: PurgeRepository {
                     isDue(record, try lastLogEntryTime(keys))
                 else { return false }
                 let handle = keys.handle
-                let settings = try AccessSettingsCodec.load(keys, from: database, family: families.grants)
-                let batch = WriteBatch()
-                batch.delete(Keys.record(handle), in: families.records)
+                let settings = try AccessSettingsCodec.load(keys, from: engine)
+                let batch = StoreBatch()
+                batch.delete(Keys.record(handle), in: .records)
                 for delegation in settings.delegations {
-                    batch.delete(Keys.delegationIndex(keyStore.blindIndex(delegation.delegateID), handle: handle), in: families.grants)
+                    batch.delete(Keys.delegationIndex(keyStore.blindIndex(delegation.delegateID), handle: handle), in: .grants)
                 }
                 let uploads = Keys.documentEntry(handle, .upload)
-                for entry in try database.entries(withPrefix: uploads, in: families.documents) {
-                    batch.delete(Keys.uploadOwner(String(decoding: entry.key.dropFirst(uploads.count), as: UTF8.self)), in: families.documents)
+                for entry in try engine.entries(withPrefix: uploads, in: .documents) {
+                    batch.delete(Keys.uploadOwner(String(decoding: entry.key.dropFirst(uploads.count), as: UTF8.self)), in: .documents)
                 }
-                for family in [families.documents, families.contents, families.grants, families.accessLog, families.notifications] {
+                for family in [StoreFamily.documents, .contents, .grants, .accessLog, .notifications] {
                     // handle ‖ 0x00 … (entries) and handle ‖ 0x01 (heads and counters).
                     batch.deleteRange(from: handle.bytes + [0x00], to: handle.bytes + [0x02], in: family)
                 }
-                batch.put(Keys.purgeEvent(StatisticsMonth(containing: Date())), [UInt8](), in: families.meta)
+                batch.put(Keys.purgeEvent(StatisticsMonth(containing: Date())), [UInt8](), in: .meta)
                 // Keys first: if the process dies between the two writes, what is left of the
                 // record cannot be opened, and the next purge run's compaction removes it.
                 try keyStore.destroy(keys)
-                try database.write(batch, sync: true)
+                try engine.write(batch, durability: .durable)
                 return true
             }
         }
     }
 
+    /// Rewrites RocksDB's files without the purged records' (unreadable) data. PostgreSQL's
+    /// autovacuum reclaims the deleted rows by itself.
     public func compactAfterPurge() async throws {
+        guard let rocks else { return }
+        let database = rocks.database
+        let contents = rocks.family(.contents)
         try await run { [self] in
             try database.flush()
-            for family in [families.records, families.documents, families.grants, families.accessLog,
-                           families.notifications, families.meta] {
-                try database.compactRange(in: family, forceBottommostLevel: true)
+            for family in [StoreFamily.records, .documents, .grants, .accessLog, .notifications, .meta] {
+                try database.compactRange(in: rocks.family(family), forceBottommostLevel: true)
             }
             // Purged contents are in blob files with others' contents: for this compaction, blob
             // garbage collection moves every live blob out of every file, so that the files
@@ -81,10 +85,10 @@ extension DossierStore: PurgeRepository {
             // One such compaction at a time (the hourly job and Admin.RunPurge may overlap).
             try purgeCompaction.withLock {
                 try database.setOptions(
-                    ["enable_blob_garbage_collection": "true", "blob_garbage_collection_age_cutoff": "1.0"], in: families.contents)
-                let compacted = Result { try database.compactRange(in: families.contents, forceBottommostLevel: true) }
+                    ["enable_blob_garbage_collection": "true", "blob_garbage_collection_age_cutoff": "1.0"], in: contents)
+                let compacted = Result { try database.compactRange(in: contents, forceBottommostLevel: true) }
                 try database.setOptions(
-                    ["enable_blob_garbage_collection": "false", "blob_garbage_collection_age_cutoff": "0.25"], in: families.contents)
+                    ["enable_blob_garbage_collection": "false", "blob_garbage_collection_age_cutoff": "0.25"], in: contents)
                 try compacted.get()
             }
         }

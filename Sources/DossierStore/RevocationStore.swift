@@ -1,6 +1,5 @@
 public import DossierCore
 import Foundation
-import RocksDB
 
 /// A client certificate revoked by an operator, as stored.
 public struct CertificateRevocation: Sendable, Hashable {
@@ -24,7 +23,7 @@ public struct CertificateRevocation: Sendable, Hashable {
 /// the server.
 extension DossierStore {
     public func loadRevocations() throws -> [CertificateRevocation] {
-        try database.entries(withPrefix: [UInt8(ascii: "r")], in: families.meta).map { entry in
+        try engine.entries(withPrefix: [UInt8(ascii: "r")], in: .meta).map { entry in
             let stored = try Dossier_Storage_V1_StoredRevocation(serializedBytes: entry.value)
             return CertificateRevocation(
                 serial: stored.serial, revokedAt: Time.date(stored.revokedAtUs) ?? Date(timeIntervalSince1970: 0),
@@ -42,7 +41,7 @@ extension DossierStore {
             stored.revokedBy = ActorCodec.encode(revocation.revokedBy)
             stored.note = revocation.note
             let bytes: [UInt8] = try stored.serializedBytes()
-            try database.put([UInt8(ascii: "r")] + Array(revocation.serial.utf8), bytes, in: families.meta, sync: true)
+            try engine.put([UInt8(ascii: "r")] + Array(revocation.serial.utf8), bytes, in: .meta)
         }
     }
 }

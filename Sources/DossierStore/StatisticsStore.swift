@@ -1,6 +1,5 @@
 public import DossierCore
 import Foundation
-import RocksDB
 
 /// Statistics by scanning: records with their access settings, document metadata (never
 /// contents), and the per-month event keys. Correct by construction; its cost grows with the
@@ -18,7 +17,7 @@ extension DossierStore: StatisticsRepository {
 
     private func countRecords(into counts: inout StoredCounts, at now: Date) throws {
         for (keys, record) in try allRecords() {
-            let settings = try AccessSettingsCodec.load(keys, from: database, family: families.grants)
+            let settings = try AccessSettingsCodec.load(keys, from: engine)
             counts.add(record: record, settings: settings, at: now)
         }
     }
@@ -27,20 +26,22 @@ extension DossierStore: StatisticsRepository {
     /// other keys of the family are skipped, and so are records without keys.
     private func countDocuments(into counts: inout StoredCounts) throws {
         var current: (handle: RecordHandle, keys: RecordKeys?)? = nil
-        try database.scan(prefix: [0x01], in: families.documents) { key, value in
+        try engine.scan(prefix: [0x01], in: .documents) { entry in
+            let key = entry.key
             guard key.count > RecordHandle.length + 1, key[RecordHandle.length] == 0x00,
                 key[RecordHandle.length + 1] == Keys.DocumentEntry.document.rawValue,
                 let handle = RecordHandle(key.prefix(RecordHandle.length))
             else { return true }
             if current?.handle != handle { current = (handle, try keyStore.keys(for: handle)) }
             guard let keys = current?.keys else { return true }
-            counts.add(document: try DocumentCodec.decodeDocument(try keys.open(value, at: Array(key))))
+            counts.add(document: try DocumentCodec.decodeDocument(try keys.open(entry.value, at: key)))
             return true
         }
     }
 
     private func countEvents(into counts: inout StoredCounts) throws {
-        try database.scan(prefix: Keys.statisticsPrefix, in: families.meta) { key, _ in
+        try engine.scan(prefix: Keys.statisticsPrefix, in: .meta) { entry in
+            let key = entry.key
             let text = String(decoding: key.prefix(while: { $0 != 0x00 }).dropFirst(), as: UTF8.self)
             let parts = text.split(separator: "/", maxSplits: 2)
             guard parts.count == 3, let month = StatisticsMonth(key: String(parts[0])),

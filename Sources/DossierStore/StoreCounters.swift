@@ -34,6 +34,7 @@ extension DossierStore {
     /// RocksDB figures for monitoring: sizes, compaction debt and write stalls (summed over the
     /// column families where RocksDB reports them per family).
     public func storageFigures() -> [(name: String, help: String, value: UInt64)] {
+        guard let database = rocks?.database else { return [] }
         let properties: [(String, String, String)] = [
             ("rocksdb.estimate-live-data-size", "dossier_rocksdb_live_data_bytes", "Estimated live data size in bytes."),
             ("rocksdb.total-sst-files-size", "dossier_rocksdb_sst_files_bytes", "Total size of the table files in bytes."),
