@@ -6,6 +6,7 @@ import PackageDescription
 //                  ├─► DossierFHIR (FHIR R4 export format) ─► DossierCore
 //                  ├─► DossierCore (pure domain)
 //                  └─► DossierStore ─► RocksDB ─► CRocksDB (system librocksdb)
+// dossierd ─► DossierPostgres ─► DossierStore (the PostgreSQL engine, on postgres-nio)
 // dossier (CLI) ─► DossierClient ─► DossierTransport, DossierWire, DossierProto
 let package = Package(
     name: "Dossier",
@@ -31,6 +32,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
     ],
     targets: [
         // Storage: the system RocksDB and its Swift wrapper.
@@ -72,6 +74,19 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             exclude: ["Generated/GENERATED.sha256"]
+        ),
+
+        // The second storage engine: the families as tables on PostgreSQL (decision 0009).
+        .target(
+            name: "DossierPostgres",
+            dependencies: [
+                "DossierStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
         ),
 
         // Sockets, TLS and certificates.
@@ -196,6 +211,9 @@ let package = Package(
         .testTarget(name: "DossierFHIRTests", dependencies: ["DossierFHIR", "DossierCore"]),
         .testTarget(name: "DossierWireTests", dependencies: ["DossierWire"]),
         .testTarget(name: "DossierStoreTests", dependencies: ["DossierStore"]),
+        // Runs against a live server only when DOSSIER_TEST_POSTGRES_URL is set
+        // (scripts/postgres-cluster.sh starts one).
+        .testTarget(name: "DossierPostgresTests", dependencies: ["DossierPostgres", "DossierStore"]),
         .testTarget(
             name: "DossierServerTests",
             dependencies: [
