@@ -256,3 +256,14 @@ public final class PostgresEngine: StoreEngine {
         return statements
     }
 }
+
+extension PostgresEngine {
+    /// Runs a statement that takes no binds and returns nothing: for tests and maintenance.
+    func execute(_ sql: String) throws {
+        let logger = self.logger
+        try pool.with("a statement") { connection in
+            try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+            return ()
+        }
+    }
+}
