@@ -326,6 +326,47 @@ struct PostgresEngineTests {
         }
     }
 
+    /// Hosts are tried in order: one that refuses connections is passed over; when none
+    /// answers, the engine is unavailable (retryable), with each host's reason.
+    @Test func hostsAreTriedInOrder() throws {
+        let base = try PostgresSettings(url: postgresURL!)
+        let real = base.hosts[0]
+        // Port 1 on loopback: nothing listens there.
+        let url = postgresURL!.replacingOccurrences(of: "@\(real.name):\(real.port)/", with: "@127.0.0.1:1,\(real.name):\(real.port)/")
+        #expect(url != postgresURL!)
+        let schema = "test_hosts_" + String(UInt32.random(in: 0...UInt32.max))
+        let engine = try PostgresEngine(settings: try PostgresSettings(url: url, schema: schema), migrate: true)
+        defer {
+            try? engine.execute("DROP SCHEMA \"\(schema)\" CASCADE")
+            engine.close()
+        }
+        try engine.put(Array("~Uk".utf8), [1], in: .meta)
+        #expect(try engine.get(Array("~Uk".utf8), in: .meta) == [1])
+
+        let nowhere = try PostgresSettings(url: "postgres://u@127.0.0.1:1,127.0.0.1:2/db?sslmode=disable&connect_timeout=2")
+        #expect {
+            try PostgresEngine(settings: nowhere)
+        } throws: { error in
+            error is StoreUnavailableError && String(describing: error).contains("127.0.0.1:2")
+        }
+    }
+
+    @Test func severalDeletesInOneStatement() throws {
+        try withEngine { engine, _ in
+            let batch = StoreBatch()
+            for index in UInt8(0)..<5 { batch.put(handle(9) + [index], [index], in: .grants) }
+            try engine.write(batch, durability: .durable)
+            let delete = StoreBatch()
+            delete.delete(handle(9) + [1], in: .grants)
+            delete.delete(handle(9) + [3], in: .grants)
+            delete.delete(handle(9) + [7], in: .grants)
+            delete.delete(handle(9) + [1], in: .grants)
+            try engine.write(delete, durability: .durable)
+            #expect(try keys(engine, .grants) == [handle(9) + [0], handle(9) + [2], handle(9) + [4]])
+            #expect(PostgresEngine.statements(for: delete.operations, tables: [.grants: FamilyTable(schema: "s", family: .grants)]).count == 1)
+        }
+    }
+
     /// Not a benchmark: shows that a deposit-sized batch takes a plausible time (not asserted).
     @Test func smoke() throws {
         try withEngine(poolSize: 8) { engine, _ in
