@@ -13,6 +13,7 @@
 # cluster is for tests, its data is not worth a checkpoint.
 #
 #   export DOSSIER_TEST_POSTGRES_URL=$(scripts/postgres-cluster.sh start /tmp/dossier-pg 54329)
+#   export DOSSIER_TEST_POSTGRES_DIR=/tmp/dossier-pg   # optional: also stop and start it under a test
 #   swift test --filter DossierPostgresTests
 #   scripts/postgres-cluster.sh stop /tmp/dossier-pg
 set -euo pipefail
