@@ -135,7 +135,7 @@ let package = Package(
         .executableTarget(
             name: "dossierd",
             dependencies: [
-                "DossierServer",
+                "DossierServer", "DossierPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -170,7 +170,7 @@ let package = Package(
         .target(
             name: "DossierTestSupport",
             dependencies: [
-                "DossierServer", "DossierClient", "DossierStore", "DossierCore",
+                "DossierServer", "DossierClient", "DossierStore", "DossierCore", "DossierPostgres",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -210,7 +210,7 @@ let package = Package(
         .testTarget(name: "DossierCoreTests", dependencies: ["DossierCore"]),
         .testTarget(name: "DossierFHIRTests", dependencies: ["DossierFHIR", "DossierCore"]),
         .testTarget(name: "DossierWireTests", dependencies: ["DossierWire"]),
-        .testTarget(name: "DossierStoreTests", dependencies: ["DossierStore"]),
+        .testTarget(name: "DossierStoreTests", dependencies: ["DossierStore", "DossierTestSupport"]),
         // Runs against a live server only when DOSSIER_TEST_POSTGRES_URL is set
         // (scripts/postgres-cluster.sh starts one).
         .testTarget(name: "DossierPostgresTests", dependencies: ["DossierPostgres", "DossierStore"]),

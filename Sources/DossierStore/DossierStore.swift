@@ -136,6 +136,9 @@ public final class DossierStore: Sendable {
         keyStore.blindIndex("dossier-derived-secret-v1\u{0}" + purpose)
     }
 
+    /// The engine the records live in ("rocksdb", "postgres").
+    public var engineName: String { engine.name }
+
     /// The id of the master key new data keys are wrapped with, and of the previous one.
     public var masterKeyIDs: (current: String, previous: String?) { (keyStore.masterKey.id, keyStore.previousMasterKey?.id) }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DossierCore
+import DossierPostgres
 import DossierServer
 import DossierStore
 import DossierTransport
@@ -13,13 +14,13 @@ import ServiceLifecycle
 struct Dossierd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dossierd",
-        abstract: "The Dossier shared-care-record server (ttrpc over mutual TLS, embedded RocksDB).",
+        abstract: "The Dossier shared-care-record server (ttrpc over mutual TLS, embedded RocksDB or PostgreSQL).",
         discussion: """
             Every setting comes from a flag, else the environment (DOSSIERD_<NAME>, e.g. DOSSIERD_PORT), \
             else the configuration file (--config, JSON, keys as the flags' names, e.g. "data-dir"), \
             else its default (in brackets). `dossierd config check` validates without starting.
             """,
-        subcommands: [Serve.self, ConfigCommand.self], defaultSubcommand: Serve.self)
+        subcommands: [Serve.self, ConfigCommand.self, Migrate.self, MoveToPostgres.self], defaultSubcommand: Serve.self)
 
     /// ArgumentParser's main, except that with `--log-format json` (from any source) every
     /// line dossierd writes is JSON, start-up errors and crash reports included, and that
@@ -118,14 +119,29 @@ struct ConfigCommand: AsyncParsableCommand {
 
         func run() async throws {
             let settings = try options.resolve()
-            var problems: [String] = []
-            if !syntaxOnly {
+            var problems = settings.postgresProblem.map { [$0] } ?? []
+            var report: [String] = []
+            if !syntaxOnly, problems.isEmpty {
                 problems = settings.fileProblems()
+                if settings.storage == "postgres" {
+                    // Reaches the primary and reads what matters for durability (no data).
+                    do {
+                        let engine = try PostgresEngine(settings: try settings.postgresSettings(), migrate: false)
+                        defer { engine.close() }
+                        report = try engine.check().split(separator: "\n").map(String.init)
+                    } catch {
+                        problems.append("postgres: \(error)")
+                    }
+                }
             }
             Swift.print("configuration" + (settings.configFile.map { " (file \($0))" } ?? ""))
             let width = settings.table.map(\.0.count).max() ?? 0
             for (name, value, source) in settings.table {
                 Swift.print("  " + name.padding(toLength: width, withPad: " ", startingAt: 0) + "  \(value)  [\(source)]")
+            }
+            if !report.isEmpty {
+                Swift.print("postgres")
+                for line in report { Swift.print("  " + line) }
             }
             if problems.isEmpty {
                 Swift.print("OK")
@@ -137,9 +153,78 @@ struct ConfigCommand: AsyncParsableCommand {
     }
 }
 
+/// Applies PostgreSQL schema migrations (decision 0009), then exits: the step before starting a
+/// new version without `--postgres-migrate`.
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Apply the PostgreSQL schema's migrations (with --storage postgres) and exit.",
+        discussion: "Exit 0 when the schema is at the version this dossierd needs; safe to run again.")
+    @OptionGroup var options: ServerOptions
+
+    func run() async throws {
+        let settings = try options.resolve()
+        guard settings.storage == "postgres" else {
+            throw SettingsError(["storage is rocksdb: the embedded store needs no migration (set storage to postgres)"])
+        }
+        let postgres = try settings.postgresSettings()
+        do {
+            let (from, to) = try PostgresEngine.migrate(settings: postgres)
+            Swift.print(from == to ? "schema \(postgres.schema) at version \(to): nothing to do" : "schema \(postgres.schema) migrated from version \(from) to \(to)")
+        } catch {
+            Swift.print("error: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// Moves an embedded deployment to PostgreSQL (docs/OPERATIONS.md, section 16): every row as it
+/// is (sealed), checked family by family, then every record's access log verified on PostgreSQL
+/// through the same key store.
+struct MoveToPostgres: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "move-to-postgres",
+        abstract: "Copy the embedded store (--data-dir, server stopped) into PostgreSQL (--postgres-url), verify it, and exit.",
+        discussion: "Then start dossierd with --storage postgres, the same --key-store and --master-key. Exit 0 when every row and every log verified.")
+    @OptionGroup var options: ServerOptions
+
+    func run() async throws {
+        let settings = try options.resolve()
+        let postgres = try settings.postgresSettings()
+        let masterKey = try MasterKey.load(path: settings.masterKey, allowOpenPermissions: settings.allowOpenPermissions)
+        do {
+            _ = try PostgresEngine.migrate(settings: postgres)
+            let target = try PostgresEngine(settings: postgres)
+            let report: StoreCopyReport
+            do {
+                report = try DossierStore.copyEmbeddedData(fromDataDirectory: settings.dataDir, to: target) { family, rows in
+                    FileHandle.standardError.write(Data("\r\(family.rawValue): \(rows) rows".utf8))
+                }
+                FileHandle.standardError.write(Data("\n".utf8))
+            } catch {
+                target.close()
+                throw error
+            }
+            target.close()
+            var store = StoreConfiguration(
+                path: settings.dataDir, keyStorePath: settings.keyStore, masterKey: masterKey, threads: 4, blockCacheBytes: 8 << 20)
+            store.allowOpenPermissions = settings.allowOpenPermissions
+            store.engine = { try PostgresEngine(settings: postgres) }
+            let moved = try DossierStore(configuration: store)
+            defer { moved.close() }
+            let (records, entries) = try await moved.verifyEveryChain()
+            let rows = StoreFamily.allCases.map { "\($0.rawValue) \(report.rows[$0] ?? 0)" }.joined(separator: ", ")
+            Swift.print("copied \(report.bytes) bytes (\(rows)); every family identical; \(records) records' logs verified (\(entries) entries)")
+        } catch {
+            Swift.print("error: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
 extension Settings {
     /// The server's configuration, loading the files the settings name.
     func serverConfiguration() throws -> ServerConfiguration {
+        if let problem = postgresProblem { throw SettingsError([problem]) }
         var limits = TransportLimits()
         limits.maxInFlightPerConnection = maxInFlight
         limits.maxConnections = maxConnections
@@ -155,6 +240,11 @@ extension Settings {
             threads: storageThreads, blockCacheBytes: blockCacheMB << 20)
         store.allowOpenPermissions = allowOpenPermissions
         store.memtableBytes = memtableMB << 20
+        if storage == "postgres" {
+            let postgres = try postgresSettings()
+            let migrate = postgresMigrate
+            store.engine = { try PostgresEngine(settings: postgres, migrate: migrate) }
+        }
         if let previousMasterKey {
             store.previousMasterKey = try MasterKey.load(path: previousMasterKey, allowOpenPermissions: allowOpenPermissions)
         }

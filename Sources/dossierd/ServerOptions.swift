@@ -1,4 +1,5 @@
 import ArgumentParser
+import DossierPostgres
 import Foundation
 
 /// Every setting of dossierd, from (highest first) a flag, the environment (`DOSSIERD_<NAME>`),
@@ -53,6 +54,12 @@ struct ServerOptions: ParsableArguments {
     var maxInflightBytes: String?
     @Option(parsing: .unconditional, help: "Seconds a request may wait for room in that budget before RESOURCE_EXHAUSTED, 0.1 to 60. [2]")
     var maxAdmissionWait: String?
+    @Option(help: "Where the records live: rocksdb (embedded, in --data-dir) or postgres (--postgres-url). [rocksdb]") var storage: String?
+    @Option(help: "PostgreSQL to use with --storage postgres: postgres://USER@HOST:PORT[,HOST2:PORT…]/DB?sslmode=…; the first writable host serves. [none]")
+    var postgresUrl: String?
+    @Option(help: "File holding PostgreSQL's password (else PGPASSWORD, else none). [none]") var postgresPasswordFile: String?
+    @Option(parsing: .unconditional, help: "Connections to PostgreSQL, 1 to 512. [16]") var postgresPoolSize: String?
+    @Flag(help: "Apply PostgreSQL schema migrations at start (else `dossierd migrate` must have).") var postgresMigrate = false
 
     /// The flags given, by setting name.
     var flags: [String: String] {
@@ -68,7 +75,9 @@ struct ServerOptions: ParsableArguments {
             ("key-store-backup-dir", keyStoreBackupDir), ("key-store-backup-retention-days", keyStoreBackupRetentionDays),
             ("metrics-host", metricsHost), ("metrics-port", metricsPort),
             ("max-document-bytes", maxDocumentBytes), ("max-inflight-bytes", maxInflightBytes),
-            ("max-admission-wait", maxAdmissionWait),
+            ("max-admission-wait", maxAdmissionWait), ("storage", storage), ("postgres-url", postgresUrl),
+            ("postgres-password-file", postgresPasswordFile), ("postgres-pool-size", postgresPoolSize),
+            ("postgres-migrate", postgresMigrate ? "true" : nil),
         ]
         return given.reduce(into: [:]) { flags, entry in if let value = entry.1 { flags[entry.0] = value } }
     }
@@ -148,6 +157,37 @@ struct Settings {
         guard problems.isEmpty else { throw SettingsError(problems) }
     }
 
+    /// What is wrong with the PostgreSQL settings, when the records live there (checked by
+    /// `config check`, even with --syntax-only, and before serving).
+    var postgresProblem: String? {
+        guard storage == "postgres" else { return nil }
+        guard let url = postgresURL else { return "postgres-url is needed with storage postgres" }
+        do {
+            _ = try PostgresSettings(url: url, poolSize: postgresPoolSize)
+            return nil
+        } catch {
+            return "postgres-url (\(sources["postgres-url"] ?? "")) \(error)"
+        }
+    }
+
+    /// The PostgreSQL settings in force, with the password from its file or PGPASSWORD (never
+    /// from a flag: it would show in the process list).
+    func postgresSettings(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> PostgresSettings {
+        guard let url = postgresURL else { throw SettingsError(["postgres-url is needed with storage postgres"]) }
+        var password = environment["PGPASSWORD"]
+        if let file = postgresPasswordFile {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw SettingsError(["postgres-password-file: cannot read \(file)"])
+            }
+            password = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+        }
+        do {
+            return try PostgresSettings(url: url, password: password, poolSize: postgresPoolSize)
+        } catch {
+            throw SettingsError(["postgres-url: \(error)"])
+        }
+    }
+
     private func text(_ name: String) -> String {
         if case .text(let text) = values[name] { return text }
         preconditionFailure("\(name) is not text")
@@ -200,11 +240,19 @@ struct Settings {
     var maxDocumentBytes: UInt64 { UInt64(integer("max-document-bytes")) }
     var maxInflightBytes: Int { integer("max-inflight-bytes") }
     var maxAdmissionWait: Double { number("max-admission-wait") }
+    var storage: String { text("storage") }
+    var postgresURL: String? { optional("postgres-url") }
+    var postgresPasswordFile: String? { optional("postgres-password-file") }
+    var postgresPoolSize: Int { integer("postgres-pool-size") }
+    var postgresMigrate: Bool { values["postgres-migrate"] == .boolean(true) }
 
     /// Name, value and source of every setting, for `dossierd config check`.
     var table: [(String, String, String)] {
         SettingsCatalog.all.map { setting in
             var shown = values[setting.name]?.description ?? "?"
+            if setting.name == "postgres-url", let url = postgresURL {
+                shown = (try? PostgresSettings(url: url).redacted) ?? "(not a PostgreSQL URL)"
+            }
             if values[setting.name] == SettingValue.none, setting.name == "access-matrix" { shown = "(shipped)" }
             return (setting.name, shown, sources[setting.name] ?? "default")
         }

@@ -17,6 +17,8 @@ enum SettingKind {
     case path
     /// A path, or nothing (empty text and JSON null mean "not set").
     case optionalPath
+    /// Text, or nothing (empty text and JSON null mean "not set").
+    case optionalText
     /// `true` or `false` (a JSON boolean; the text exactly `true` or `false`).
     case boolean
     /// A whole number in a range, with a unit for messages.
@@ -33,9 +35,10 @@ enum SettingKind {
             return text.isEmpty ? .failure(.init("must not be empty")) : .success(.text(text))
         case (.text, .json(.string(let text))), (.path, .json(.string(let text))):
             return text.isEmpty ? .failure(.init("must not be empty")) : .success(.text(text))
-        case (.optionalPath, .text(let text)), (.optionalPath, .json(.string(let text))):
+        case (.optionalPath, .text(let text)), (.optionalPath, .json(.string(let text))),
+            (.optionalText, .text(let text)), (.optionalText, .json(.string(let text))):
             return .success(text.isEmpty ? .none : .text(text))
-        case (.optionalPath, .json(.null)):
+        case (.optionalPath, .json(.null)), (.optionalText, .json(.null)):
             return .success(.none)
         case (.boolean, .text(let text)):
             switch text {
@@ -76,7 +79,7 @@ enum SettingKind {
     var expected: String {
         switch self {
         case .text, .path: "a string"
-        case .optionalPath: "a string or null"
+        case .optionalPath, .optionalText: "a string or null"
         case .boolean: "true or false"
         case .integer(_, let unit): "a whole number" + Self.of(unit)
         case .number(_, let unit): "a number" + Self.of(unit)

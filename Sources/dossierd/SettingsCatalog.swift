@@ -58,6 +58,12 @@ enum SettingsCatalog {
         Setting(name: "max-document-bytes", kind: .integer(1...(64 << 30), unit: "bytes"), fallback: .integer(128 * mebibyte)),
         Setting(name: "max-inflight-bytes", kind: .integer((16 * mebibyte)...(1 << 40), unit: "bytes"), fallback: .integer(defaultInflightBytes)),
         Setting(name: "max-admission-wait", kind: .number(0.1...60, unit: "seconds"), fallback: .number(2)),
+        // Where the records live (decision 0009): the embedded RocksDB, or PostgreSQL.
+        Setting(name: "storage", kind: .choice(["rocksdb", "postgres"]), fallback: .text("rocksdb")),
+        Setting(name: "postgres-url", kind: .optionalText, fallback: .none),
+        Setting(name: "postgres-password-file", kind: .optionalPath, fallback: .none),
+        Setting(name: "postgres-pool-size", kind: .integer(1...512, unit: "connections"), fallback: .integer(16)),
+        Setting(name: "postgres-migrate", kind: .boolean, fallback: .boolean(false)),
     ]
 
     /// A sixteenth of the machine's memory, 64 MiB to 1 GiB.

@@ -187,10 +187,7 @@ import Testing
         let documentID = try #require(try await upload("done", complete: true))
         await server.stop(removeData: false)
 
-        let store = try DossierStore(
-            configuration: StoreConfiguration(
-                path: server.dataDirectory, keyStorePath: TestServer.keyStorePath(of: server.dataDirectory),
-                masterKey: TestServer.masterKey, threads: 2))
+        let store = try DossierStore(configuration: TestServer.storeConfiguration(of: server.dataDirectory))
         #expect(try await store.sweepExpiredUploads(at: Date()) == 0)  // nothing expired yet
         #expect(try await store.sweepExpiredUploads(at: Date() + 2 * 86_400) == 2)
         store.close()

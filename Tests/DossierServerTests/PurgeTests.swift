@@ -98,7 +98,8 @@ import Testing
 
 /// Erasure that backups cannot undo: a data backup taken before the purge, restored with
 /// today's key store, yields nothing of the purged record.
-@Suite struct PurgeAndBackupTests {
+/// The server's own backups are the embedded engine's (on PostgreSQL, PostgreSQL's tools).
+@Suite(.enabled(if: !TestStorage.isPostgres)) struct PurgeAndBackupTests {
     @Test func aBackupTakenBeforeThePurgeDoesNotBringTheRecordBack() async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("dossier-purge-backup-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: root) }

@@ -59,10 +59,7 @@ import Testing
         await server.stop(removeData: false)
 
         // The access log, read from the data directory: every operation, denied ones included.
-        let store = try DossierStore(
-            configuration: StoreConfiguration(
-                path: server.dataDirectory, keyStorePath: TestServer.keyStorePath(of: server.dataDirectory),
-                masterKey: TestServer.masterKey, threads: 2))
+        let store = try DossierStore(configuration: TestServer.storeConfiguration(of: server.dataDirectory))
         let log = try await store.accessLog(of: try PatientID(validating: Self.alice), after: 0, limit: 100)
         store.close()
         try? FileManager.default.removeItem(atPath: server.dataDirectory)

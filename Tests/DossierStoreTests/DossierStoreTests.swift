@@ -1,5 +1,6 @@
 import DossierCore
 import Foundation
+import DossierTestSupport
 import Testing
 
 @testable import DossierStore
@@ -13,9 +14,10 @@ import Testing
     static let masterKey = try! MasterKey(bytes: Array(repeating: 7, count: 32))
 
     func open() throws -> DossierStore {
-        try DossierStore(
-            configuration: StoreConfiguration(
-                path: path, keyStorePath: path + ".keys", masterKey: Self.masterKey, threads: 4, blockCacheBytes: 8 << 20))
+        var configuration = StoreConfiguration(
+            path: path, keyStorePath: path + ".keys", masterKey: Self.masterKey, threads: 4, blockCacheBytes: 8 << 20)
+        configuration.engine = TestStorage.engine(forDataDirectory: path)
+        return try DossierStore(configuration: configuration)
     }
 
     func opened() -> Record {

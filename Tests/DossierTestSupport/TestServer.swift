@@ -24,12 +24,13 @@ public final class TestServer: Sendable {
         let pki = try pki ?? TestPKI()
         let dataDirectory = dataDirectory
             ?? FileManager.default.temporaryDirectory.appendingPathComponent("dossier-data-\(UUID().uuidString)").path
+        var store = StoreConfiguration(
+            path: dataDirectory, keyStorePath: keyStorePath ?? Self.keyStorePath(of: dataDirectory),
+            masterKey: masterKey ?? Self.masterKey, threads: 8, blockCacheBytes: 8 << 20, previousMasterKey: previousMasterKey)
+        store.engine = TestStorage.engine(forDataDirectory: dataDirectory)
         var configuration = ServerConfiguration(
             transport: ServerTransportConfiguration(host: "127.0.0.1", port: 0, tls: try pki.serverFiles(), limits: limits ?? .init()),
-            store: StoreConfiguration(
-                path: dataDirectory, keyStorePath: keyStorePath ?? Self.keyStorePath(of: dataDirectory),
-                masterKey: masterKey ?? Self.masterKey, threads: 8, blockCacheBytes: 8 << 20, previousMasterKey: previousMasterKey),
-            policy: policy, eventLoopThreads: 2)
+            store: store, policy: policy, eventLoopThreads: 2)
         configuration.logSigningKeyPath = try Self.logSigningKey(of: dataDirectory)
         configuration.keyStoreBackupRoot = keyStoreBackupRoot
         configuration.presenceCodes = presenceCodes
@@ -49,6 +50,15 @@ public final class TestServer: Sendable {
 
     /// The master key of test servers that are not given one (the same for every restart).
     public static let masterKey = try! MasterKey(bytes: Array(repeating: 0x42, count: 32))
+
+    /// A store on a stopped test server's data (its engine as TestStorage says), for tests that
+    /// read what the server wrote.
+    public static func storeConfiguration(of dataDirectory: String, masterKey: MasterKey = TestServer.masterKey) -> StoreConfiguration {
+        var configuration = StoreConfiguration(
+            path: dataDirectory, keyStorePath: keyStorePath(of: dataDirectory), masterKey: masterKey, threads: 2)
+        configuration.engine = TestStorage.engine(forDataDirectory: dataDirectory)
+        return configuration
+    }
 
     /// Where a test server keeps its key store: beside its data directory, not inside it.
     public static func keyStorePath(of dataDirectory: String) -> String { dataDirectory + ".keys" }

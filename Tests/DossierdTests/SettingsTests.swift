@@ -10,7 +10,7 @@ import Testing
     static func badTexts(_ kind: SettingKind) -> [String] {
         switch kind {
         case .text, .path: [""]
-        case .optionalPath: []
+        case .optionalPath, .optionalText: []
         case .boolean: ["yes", "1", "TRUE", ""]
         case .choice: ["verbose", "", "JSON"]
         case .integer(let range, _):
@@ -25,7 +25,7 @@ import Testing
     static func badJSON(_ kind: SettingKind) -> [JSONValue] {
         switch kind {
         case .text, .path: [.integer(1), .boolean(true), .null, .array, .object, .string("")]
-        case .optionalPath: [.integer(1), .boolean(false), .array, .object]
+        case .optionalPath, .optionalText: [.integer(1), .boolean(false), .array, .object]
         case .boolean: [.integer(1), .integer(0), .string("true"), .null, .array]
         case .choice: [.integer(1), .boolean(true), .string("nope"), .null]
         case .integer(let range, _):
@@ -41,7 +41,7 @@ import Testing
     static func goodTexts(_ kind: SettingKind) -> [(String, SettingValue)] {
         switch kind {
         case .text, .path: [("/some/where", .text("/some/where"))]
-        case .optionalPath: [("", .none), ("/some/file", .text("/some/file"))]
+        case .optionalPath, .optionalText: [("", .none), ("/some/file", .text("/some/file"))]
         case .boolean: [("true", .boolean(true)), ("false", .boolean(false))]
         case .choice(let words): words.map { ($0, .text($0)) }
         case .integer(let range, _): [("\(range.lowerBound)", .integer(range.lowerBound)), ("\(range.upperBound)", .integer(range.upperBound))]

@@ -35,6 +35,10 @@ enum StatusMapping {
             return (make(.invalidArgument, error.description, reason: "INVALID_PAYLOAD"), false)
         case is CancellationError:
             return (make(.cancelled, "call cancelled"), false)
+        case is StoreUnavailableError:
+            // Logged as a warning by the caller's metrics, not as an unexpected error: a
+            // failover is expected; nothing was acknowledged.
+            return (make(.unavailable, "storage unavailable; retry after a pause", reason: "STORAGE_UNAVAILABLE"), false)
         case is StoreBusyError:
             var status = Ttrpc_Response.busy(retryAfter: .seconds(1)).status
             status.message = "the server is busy; retry later"
