@@ -5,7 +5,7 @@ DATA       ?= ./data
 PORT       ?= 7443
 BIN        := .build/debug
 
-.PHONY: all deps build release certs run test test-interop crash-test fuzz bench soak check-runtime-deps image image-test check-generated generate clean
+.PHONY: all deps build release certs run test test-interop crash-test ha-test fuzz bench soak check-runtime-deps image image-test check-generated generate clean
 
 all: build
 
@@ -52,11 +52,17 @@ test: deps check-generated certs
 	bash scripts/interop-go.sh
 	$(MAKE) -C clients/c valgrind-check DOSSIERD=$(CURDIR)/$(BIN)/dossierd
 	bash scripts/crash-test.sh 3 2
+	bash scripts/postgres-test.sh $(BIN)
 	bash scripts/swift-test.sh
 
 ## The release binaries need only what the container's runtime stage installs (CI runs it).
 check-runtime-deps: release
 	bash scripts/check-runtime-deps.sh
+
+## Failover without loss on PostgreSQL (issue 18): a primary and a synchronous standby on
+## loopback, dossierd under load, the primary killed and the standby promoted, three times.
+ha-test: build certs
+	bash scripts/ha-test.sh $(BIN) long
 
 ## The container image (Docker/Dockerfile) with docker, or podman (installed when neither works);
 ## where no registry answers, the base images are made locally (scripts/base-images.sh).

@@ -7,6 +7,7 @@
 #     (DOSSIER_TEST_STORAGE=postgres),
 #   - the README scenario with dossierd and the CLI as an unprivileged user,
 #   - the crash test (SIGKILL of dossierd mid-write; nothing acknowledged lost),
+#   - a move of a populated RocksDB deployment to PostgreSQL (scripts/move-test.sh),
 #   - the short failover test (scripts/ha-test.sh: primary killed, standby promoted).
 #
 #   scripts/postgres-test.sh [BIN_DIR]            (default .build/debug; after swift build --build-tests)
@@ -22,26 +23,31 @@ trap 'bash scripts/postgres-cluster.sh stop "$dir" >/dev/null 2>&1 || true; rm -
 url=$(bash scripts/postgres-cluster.sh start "$dir" "$port")
 echo "postgres-test: cluster on 127.0.0.1:$port ($(/usr/lib/postgresql/15/bin/postgres --version))"
 
-suites="DossierPostgresTests|DossierStoreTests|RecordsTests|AccessTests|AccessLogTests|AccessLogChainTests|AccessLogRetentionTests"
+# The engine's own tests first, alone: they stop the cluster and end every dossierd connection.
+suites="DossierStoreTests|RecordsTests|AccessTests|AccessLogTests|AccessLogChainTests|AccessLogRetentionTests"
 suites+="|DocumentLifecycleTests|DocumentStoriesTests|DocumentUploadTests|PipelinedUploadTests|NotificationsTests"
 suites+="|NotificationPreferencesTests|EmergencyAccessTests|PresenceCodeTests|ExportStoriesTests|RectificationTests|LeakTests"
-suites+="|StatisticsTests|PurgeTests|MasterKeyRotationTests"
+suites+="|StatisticsTests|MasterKeyRotationTests|EncryptionAtRestTests"
 output=$(mktemp)
-status=0
-DOSSIER_TEST_STORAGE=postgres DOSSIER_TEST_POSTGRES_URL=$url DOSSIER_TEST_POSTGRES_DIR=$dir \
-  timeout 1200 "${SWIFT:-swift}" test --skip-build --filter "$suites" >"$output" 2>&1 || status=$?
-grep -E "^(✘|✔ Test run|✘ Test run)|LOG-PRIVACY-VIOLATION" "$output" | tail -n 40
-if [ "$status" -ne 0 ] || grep -q "LOG-PRIVACY-VIOLATION" "$output"; then
-  echo "postgres-test: FAILED: the suites on PostgreSQL (full output below)" >&2
-  tail -n 200 "$output" >&2
-  rm -f "$output"
-  exit 1
-fi
+for filter in DossierPostgresTests "$suites"; do
+  status=0
+  DOSSIER_TEST_STORAGE=postgres DOSSIER_TEST_POSTGRES_URL=$url DOSSIER_TEST_POSTGRES_DIR=$dir \
+    timeout 1200 "${SWIFT:-swift}" test --skip-build --filter "$filter" >"$output" 2>&1 || status=$?
+  grep -E "^(✘|✔ Test run|✘ Test run)|LOG-PRIVACY-VIOLATION" "$output" | tail -n 40
+  if [ "$status" -ne 0 ] || grep -q "LOG-PRIVACY-VIOLATION" "$output"; then
+    echo "postgres-test: FAILED: the suites on PostgreSQL (output below)" >&2
+    grep -n -A40 "Program crashed\|Fatal error" "$output" | grep -E "crashed|Fatal|at /work|at /[a-z]" | head -n 40 >&2 || true
+    tail -n 200 "$output" >&2
+    rm -f "$output"
+    exit 1
+  fi
+done
 rm -f "$output"
 
-flags="--storage postgres --postgres-url $url --postgres-migrate"
-# Each run in a schema of its own: a fresh deployment.
-DOSSIERD_EXTRA_FLAGS="${flags/sslmode=disable/sslmode=disable&schema=unprivileged}" bash scripts/unprivileged-test.sh "$bin"
-DOSSIERD_EXTRA_FLAGS="${flags/sslmode=disable/sslmode=disable&schema=crash}" bash scripts/crash-test.sh 3 2
-if [ -f scripts/ha-test.sh ]; then bash scripts/ha-test.sh "$bin" short; fi
+# Each run in a schema of its own: a fresh deployment (the URL ends with ?sslmode=disable).
+DOSSIERD_EXTRA_FLAGS="--storage postgres --postgres-url $url&schema=unprivileged --postgres-migrate" \
+  bash scripts/unprivileged-test.sh "$bin"
+DOSSIERD_EXTRA_FLAGS="--storage postgres --postgres-url $url&schema=crash --postgres-migrate" bash scripts/crash-test.sh 3 2
+bash scripts/move-test.sh "$bin" "$url&schema=moved"
+bash scripts/ha-test.sh "$bin" short
 echo "postgres-test: OK"

@@ -20,6 +20,8 @@ public final class PostgresEngine: StoreEngine {
     public let settings: PostgresSettings
 
     private let pool: ConnectionPool
+    /// The session holding the schema's writer lock (`exclusive`), for as long as the engine.
+    private let writerSession: PostgresConnection?
     private let tables: [StoreFamily: FamilyTable]
     private let logger: Logger
 
@@ -33,8 +35,15 @@ public final class PostgresEngine: StoreEngine {
     /// - Parameters:
     ///   - migrate: apply missing migrations first (as `dossierd migrate` does); otherwise a
     ///     database without the tables, or at an older version, is refused.
+    ///   - exclusive: take the schema's writer lock (a session advisory lock, held until
+    ///     `close()`), and refuse to open when another engine holds it: two servers writing one
+    ///     schema, each with its own record locks, would fork a record's hash chain. Checked
+    ///     at start (after a failover the new primary holds no lock until the next start).
     ///   - logger: for postgres-nio; never below `.info`, where it would log statements.
-    public init(settings: PostgresSettings, migrate: Bool = false, logger: Logger = Logger(label: "dossier.postgres")) throws {
+    public init(
+        settings: PostgresSettings, migrate: Bool = false, exclusive: Bool = false,
+        logger: Logger = Logger(label: "dossier.postgres")
+    ) throws {
         let logger = Self.quiet(logger)
         self.settings = settings
         self.logger = logger
@@ -57,9 +66,27 @@ public final class PostgresEngine: StoreEngine {
                     throw PostgresEngineError("the PostgreSQL schema \(schema) is at migration \(version), this dossierd needs \(Migrations.latest): run dossierd migrate")
                 }
             }
+            writerSession = exclusive ? try Self.takeWriterLock(connector: connector, schema: schema, logger: logger) : nil
         } catch {
             pool.close()
             throw error
+        }
+    }
+
+    /// A session of its own holding `pg_try_advisory_lock` on the schema's writer key.
+    private static func takeWriterLock(connector: PrimaryConnector, schema: String, logger: Logger) throws -> PostgresConnection {
+        let key = Migrations.lockKey(schema: "writer:" + schema)
+        return try Blocking.run {
+            let session = try await connector.connect()
+            var binds = PostgresBindings()
+            binds.append(key)
+            let rows = try await session.query(PostgresQuery(unsafeSQL: "SELECT pg_try_advisory_lock($1)", binds: binds), logger: logger).collect()
+            guard try rows.first?.decode(Bool.self) == true else {
+                try? await session.close()
+                throw PostgresEngineError(
+                    "another dossierd is serving the PostgreSQL schema \(schema) (it holds the schema's writer lock): one server per schema")
+            }
+            return session
         }
     }
 
@@ -190,6 +217,9 @@ public final class PostgresEngine: StoreEngine {
 
     public func close() {
         pool.close()
+        if let writerSession {
+            try? Blocking.run { try await writerSession.close() }  // releases the writer lock
+        }
     }
 
     /// postgres-nio logs statements below `.info`; statements carry keys and values.

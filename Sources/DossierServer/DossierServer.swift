@@ -56,7 +56,9 @@ public final class DossierServer: Service {
             try? group.syncShutdownGracefully()
             throw ServerStartupError(
                 error is KeyStoreError || error is KeyFileError || error is PermissionsError || error is SealingError
-                    ? "\(error)" : "cannot open the data directory \(configuration.store.path): \(error)")
+                    ? "\(error)"
+                    : configuration.store.engine == nil
+                        ? "cannot open the data directory \(configuration.store.path): \(error)" : "cannot open the database: \(error)")
         }
         let signer: LogSigningKeys
         do {

@@ -61,6 +61,8 @@ public final class DossierStore: Sendable {
     public let counters = StoreCounters()
     private let executor: BlockingExecutor
     let locks = StripedLocks()
+    /// Refusal-only writes made after the answer, on an engine without RocksDB's deferred fsync.
+    let deferredWrites = DeferredWrites()
     /// Serializes the purge's blob garbage collection (it switches a family option on and off).
     let purgeCompaction = NSLock()
 
@@ -146,6 +148,7 @@ public final class DossierStore: Sendable {
     /// server drained.
     public func close() {
         executor.shutdown()
+        deferredWrites.drain()
         engine.close()
         keyStore.close()
     }
@@ -177,7 +180,9 @@ extension DossierStore: RecordRepository {
             // shares the fsync with other records' writes). When one does (a hot record), the
             // locks are released before the fsync, which WALSync then shares with the waiters'
             // writes: the record's transactions no longer queue one fsync each.
-            let (result, ticket) = try locks.withLocks(for: patients.map(\.rawValue)) { (held: borrowing StripedLocks.Held) -> (T, Int64?) in
+            let lockKeys = patients.map(\.rawValue)
+            let (result, ticket) = try locks.withLocks(for: lockKeys) { (held: borrowing StripedLocks.Held) -> (T, Int64?) in
+                deferredWrites.wait(for: lockKeys)
                 var keys = try patients.map { try keyStore.keys(for: $0) }
                 var transactions = try zip(patients, keys).map { patient, keys in
                     RecordTransaction(
@@ -205,10 +210,14 @@ extension DossierStore: RecordRepository {
                 // write there): timing does not tell whether a record exists.
                 let deferred = transactions.allSatisfy { $0.onlyLogsRefusals || $0.logEntries.isEmpty && $0.withheldLogEntries.isEmpty }
                 guard let rocks, held.isContended || deferred else {
-                    // Another engine commits under the lock (durable, or visible at once for a
-                    // refusal alone: PostgreSQL's asynchronous commit of that one transaction).
-                    try engine.write(batch, durability: deferred ? .visible : .durable)
                     counters.recordBatch(operations: batch.count, logEntries: logEntries)
+                    // Another engine: a refusal alone is written after the answer (DeferredWrites;
+                    // PostgreSQL's asynchronous commit), anything else committed under the lock.
+                    let operations = batch.operations
+                    if deferred, deferredWrites.submit(for: lockKeys, { [engine] in try? engine.write(StoreBatch(operations), durability: .visible) }) {
+                        return (result, 0)
+                    }
+                    try engine.write(batch, durability: deferred ? .visible : .durable)
                     return (result, 0)
                 }
                 let native = rocks.writeBatch(batch)

@@ -2,23 +2,39 @@ import DossierCore
 import Foundation
 import RocksDB
 
-/// A stopped store's files opened directly, with its keys: for tests that look at what is on
-/// disk or change it behind the server's back (an insider with the master key). Internal:
-/// reachable from `@testable import DossierStore` only.
+/// A stopped store's data opened directly, with its keys: for tests that look at what is stored
+/// or change it behind the server's back (an insider with the master key). Internal: reachable
+/// from `@testable import DossierStore` only.
 final class StoreFiles {
-    let database: Database
+    /// The data, on whichever engine the store used (`open`: the test's; nil: RocksDB's files).
+    let engine: any StoreEngine
     let keyStore: KeyStore
+    private let rocks: RocksDBEngine?
 
-    init(dataDirectory: String, keyStorePath: String, masterKey: MasterKey) throws {
-        database = try Database.open(path: dataDirectory, options: DossierStore.databaseOptions(blockCacheBytes: 8 << 20))
+    init(
+        dataDirectory: String, keyStorePath: String, masterKey: MasterKey,
+        engine open: (@Sendable () throws -> any StoreEngine)? = nil
+    ) throws {
+        if let open {
+            engine = try open()
+            rocks = nil
+        } else {
+            let embedded = try RocksDBEngine(
+                database: try Database.open(path: dataDirectory, options: DossierStore.databaseOptions(blockCacheBytes: 8 << 20)))
+            engine = embedded
+            rocks = embedded
+        }
         do {
             keyStore = try KeyStore(
                 path: keyStorePath, masterKey: masterKey, previousMasterKey: nil, mayCreate: false, allowOpenPermissions: true)
         } catch {
-            database.close()
+            engine.close()
             throw error
         }
     }
+
+    /// RocksDB's files (tests of what the embedded engine leaves on disk).
+    var database: Database { rocks!.database }
 
     func family(_ name: String) -> ColumnFamily { database.family(name)! }
 
@@ -30,8 +46,14 @@ final class StoreFiles {
         return keys
     }
 
+    func delete(_ key: [UInt8], in family: StoreFamily) throws {
+        let batch = StoreBatch()
+        batch.delete(key, in: family)
+        try engine.write(batch, durability: .durable)
+    }
+
     func close() {
-        database.close()
+        engine.close()
         keyStore.close()
     }
 }

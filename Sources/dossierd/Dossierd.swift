@@ -243,7 +243,8 @@ extension Settings {
         if storage == "postgres" {
             let postgres = try postgresSettings()
             let migrate = postgresMigrate
-            store.engine = { try PostgresEngine(settings: postgres, migrate: migrate) }
+            // One server per schema (the writer lock); config check and the move open none.
+            store.engine = { try PostgresEngine(settings: postgres, migrate: migrate, exclusive: true) }
         }
         if let previousMasterKey {
             store.previousMasterKey = try MasterKey.load(path: previousMasterKey, allowOpenPermissions: allowOpenPermissions)

@@ -40,22 +40,21 @@ import Testing
     struct SealedLog {
         let files: StoreFiles
         let keys: RecordKeys
-        var database: Database { files.database }
-        var family: ColumnFamily { files.family(Keys.Family.accessLog) }
+        var engine: any StoreEngine { files.engine }
 
         func key(_ sequence: UInt64) -> [UInt8] { Keys.logEntry(keys.handle, sequence: sequence) }
-        func raw(_ sequence: UInt64) throws -> [UInt8] { try database.get(key(sequence), in: family)! }
+        func raw(_ sequence: UInt64) throws -> [UInt8] { try engine.get(key(sequence), in: .accessLog)! }
         func opened(_ sequence: UInt64) throws -> [UInt8] { try keys.open(try raw(sequence), at: key(sequence)) }
         func entry(_ sequence: UInt64) throws -> Dossier_Storage_V1_StoredLogEntry {
             try Dossier_Storage_V1_StoredLogEntry(serializedBytes: try opened(sequence))
         }
         func put(_ sequence: UInt64, _ plaintext: [UInt8]) throws {
-            try database.put(key(sequence), try keys.seal(plaintext, at: key(sequence)), in: family)
+            try engine.put(key(sequence), try keys.seal(plaintext, at: key(sequence)), in: .accessLog)
         }
-        func putRaw(_ sequence: UInt64, _ bytes: [UInt8]) throws { try database.put(key(sequence), bytes, in: family) }
-        func delete(_ sequence: UInt64) throws { try database.delete(key(sequence), in: family) }
+        func putRaw(_ sequence: UInt64, _ bytes: [UInt8]) throws { try engine.put(key(sequence), bytes, in: .accessLog) }
+        func delete(_ sequence: UInt64) throws { try files.delete(key(sequence), in: .accessLog) }
         func putHead(_ sequence: UInt64, _ hash: [UInt8]) throws {
-            try database.put(Keys.logHead(keys.handle), Keys.encode(sequence) + hash, in: family)
+            try engine.put(Keys.logHead(keys.handle), Keys.encode(sequence) + hash, in: .accessLog)
         }
     }
 
@@ -64,7 +63,7 @@ import Testing
         await server.stop(removeData: false)
         let files = try StoreFiles(
             dataDirectory: server.dataDirectory, keyStorePath: TestServer.keyStorePath(of: server.dataDirectory),
-            masterKey: TestServer.masterKey)
+            masterKey: TestServer.masterKey, engine: TestStorage.engine(forDataDirectory: server.dataDirectory))
         let result = Result { try tamper(SealedLog(files: files, keys: try files.keys(alice))) }
         files.close()
         try result.get()
@@ -176,14 +175,14 @@ import Testing
 /// Swaps the stored values of two documents of alice's record (for EncryptionAtRestTests).
 func swapDocumentValues(in dataDirectory: String, _ first: String, _ second: String) throws {
     let files = try StoreFiles(
-        dataDirectory: dataDirectory, keyStorePath: TestServer.keyStorePath(of: dataDirectory), masterKey: TestServer.masterKey)
+        dataDirectory: dataDirectory, keyStorePath: TestServer.keyStorePath(of: dataDirectory), masterKey: TestServer.masterKey,
+        engine: TestStorage.engine(forDataDirectory: dataDirectory))
     defer { files.close() }
-    let documents = files.family(Keys.Family.documents)
     let handle = try files.keys(Docs.alice).handle
     let a = Keys.documentIndex(handle, first)
     let b = Keys.documentIndex(handle, second)
-    let valueA = try files.database.get(a, in: documents)!
-    let valueB = try files.database.get(b, in: documents)!
-    try files.database.put(a, valueB, in: documents)
-    try files.database.put(b, valueA, in: documents)
+    let valueA = try files.engine.get(a, in: .documents)!
+    let valueB = try files.engine.get(b, in: .documents)!
+    try files.engine.put(a, valueB, in: .documents)
+    try files.engine.put(b, valueA, in: .documents)
 }

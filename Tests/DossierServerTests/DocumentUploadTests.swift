@@ -191,12 +191,12 @@ import Testing
         #expect(try await store.sweepExpiredUploads(at: Date()) == 0)  // nothing expired yet
         #expect(try await store.sweepExpiredUploads(at: Date() + 2 * 86_400) == 2)
         store.close()
-        var options = DatabaseOptions()
-        for name in Keys.Family.all { options.columnFamilies[name] = ColumnFamilyOptions() }
-        let database = try Database.open(path: server.dataDirectory, options: options)
-        let pieces = try database.entries(withPrefix: [UInt8](), in: database.family(Keys.Family.contents)!).count
-        let owners = try database.entries(withPrefix: [0x7E, UInt8(ascii: "U")], in: database.family(Keys.Family.documents)!).count
-        database.close()
+        let files = try StoreFiles(
+            dataDirectory: server.dataDirectory, keyStorePath: TestServer.keyStorePath(of: server.dataDirectory),
+            masterKey: TestServer.masterKey, engine: TestStorage.engine(forDataDirectory: server.dataDirectory))
+        let pieces = try files.engine.entries(withPrefix: [], in: .contents).count
+        let owners = try files.engine.entries(withPrefix: [0x7E, UInt8(ascii: "U")], in: .documents).count
+        files.close()
         #expect(pieces == 2 && owners == 0)  // the document's two 64 KiB pieces; the abandoned chunk is gone
 
         let restarted = try await TestServer(pki: server.pki, dataDirectory: server.dataDirectory)

@@ -61,10 +61,12 @@ import Testing
         let uploaded = try await gp.documents.completeUpload(.with { $0.uploadID = session.uploadID }).document
         await server.stop(removeData: false)
 
-        #expect(Self.occurrences(of: marker, under: server.dataDirectory).isEmpty)
-        #expect(Self.occurrences(of: Docs.alice, under: server.dataDirectory).isEmpty)
+        // What a thief copies: the data directory, or, on PostgreSQL, the cluster's (tables and WAL).
+        let disk = TestStorage.postgresDirectory ?? server.dataDirectory
+        #expect(Self.occurrences(of: marker, under: disk).isEmpty)
+        #expect(Self.occurrences(of: Docs.alice, under: disk).isEmpty)
         // The scan does find what is stored in clear (document ids in keys, DATA-MODEL.md).
-        #expect(!Self.occurrences(of: document.documentID, under: server.dataDirectory).isEmpty)
+        #expect(!Self.occurrences(of: document.documentID, under: disk).isEmpty)
 
         let restarted = try await TestServer(pki: server.pki, dataDirectory: server.dataDirectory)
         let reader = try await restarted.connect(kind: "patient", id: Docs.alice)

@@ -18,6 +18,12 @@ public enum TestStorage {
 
     public static var isPostgres: Bool { postgresURL != nil }
 
+    /// The PostgreSQL cluster's directory (DOSSIER_TEST_POSTGRES_DIR), for tests that scan what
+    /// reaches the disk.
+    public static var postgresDirectory: String? {
+        isPostgres ? ProcessInfo.processInfo.environment["DOSSIER_TEST_POSTGRES_DIR"] : nil
+    }
+
     /// The engine for a store whose data directory is `dataDirectory`; nil: RocksDB there.
     public static func engine(forDataDirectory dataDirectory: String) -> (@Sendable () throws -> any StoreEngine)? {
         guard let url = postgresURL else { return nil }

@@ -33,9 +33,11 @@ public enum StoreOperation: Sendable, Hashable {
 
 /// Changes applied together or not at all, in order.
 public final class StoreBatch {
-    public private(set) var operations: [StoreOperation] = []
+    public private(set) var operations: [StoreOperation]
 
-    public init() {}
+    public init(_ operations: [StoreOperation] = []) {
+        self.operations = operations
+    }
 
     public var count: Int { operations.count }
     public var isEmpty: Bool { operations.isEmpty }

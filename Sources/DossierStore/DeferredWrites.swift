@@ -1,0 +1,63 @@
+import Foundation
+
+/// Writes that acknowledge nothing — a transaction that only logs refusals — made after the
+/// answer on an engine where every write is a round trip (PostgreSQL), so that a refusal on an
+/// existing record is answered as fast as one on a missing record, where nothing is written
+/// (timing must not tell whether a record exists). On RocksDB the write itself is a memory
+/// write and only its fsync is deferred (WALSync); here the whole write is.
+///
+/// Order is kept: the writes run one at a time, in submission order, and a record's next
+/// transaction (or purge) waits, under the record's lock, until that record's deferred writes
+/// are done, so its log grows as one chain. Past `limit` writes waiting, a write is made at
+/// once instead (a flood of refusals then costs the caller its own write, and memory stays
+/// bounded).
+final class DeferredWrites: @unchecked Sendable {
+    // @unchecked: `pending` and `waiting` are guarded by `condition`.
+    private let condition = NSCondition()
+    private var pending: [String: Int] = [:]
+    private var waiting = 0
+    private let queue = DispatchQueue(label: "dossier-deferred-writes")
+    private let limit: Int
+
+    init(limit: Int = 1_024) {
+        self.limit = limit
+    }
+
+    /// Runs `write` after the caller's answer; false (nothing submitted) when too many wait.
+    func submit(for records: [String], _ write: @escaping @Sendable () -> Void) -> Bool {
+        condition.lock()
+        guard waiting < limit else {
+            condition.unlock()
+            return false
+        }
+        waiting += 1
+        for record in records { pending[record, default: 0] += 1 }
+        condition.unlock()
+        queue.async { [self] in
+            write()
+            condition.lock()
+            waiting -= 1
+            for record in records {
+                pending[record, default: 1] -= 1
+                if pending[record] == 0 { pending[record] = nil }
+            }
+            condition.broadcast()
+            condition.unlock()
+        }
+        return true
+    }
+
+    /// Returns once every deferred write is done (before the engine closes).
+    func drain() {
+        condition.lock()
+        while waiting > 0 { condition.wait() }
+        condition.unlock()
+    }
+
+    /// Returns once no deferred write of these records is waiting or running.
+    func wait(for records: [String]) {
+        condition.lock()
+        while records.contains(where: { pending[$0] != nil }) { condition.wait() }
+        condition.unlock()
+    }
+}
