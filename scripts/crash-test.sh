@@ -7,7 +7,7 @@
 #
 # Needs the debug binaries (make build) and the development certificates (make certs).
 # Prints one summary line: "crash-test: R kills, A acknowledged writes, L lost".
-# DOSSIERD_EXTRA_FLAGS adds flags to dossierd (scripts/postgres-test.sh runs it on PostgreSQL:
+# DOSSIER_TEST_SERVER_FLAGS adds flags to dossierd (scripts/postgres-test.sh runs it on PostgreSQL:
 # "--storage postgres --postgres-url … --postgres-migrate").
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,7 +31,7 @@ as() {
 start() {
   "$bin/dossierd" --port "$port" --metrics-port 0 --data-dir "$data" --key-store "$work/keystore" \
     --master-key "$work/keys/master.key" --log-signing-key "$work/keys/log-signing.key" --cert "$certs/server.pem" --key "$certs/server.key" \
-    --client-ca "$certs/ca.pem" --log-level error ${DOSSIERD_EXTRA_FLAGS:-} >>"$work/server.log" 2>&1 &
+    --client-ca "$certs/ca.pem" --log-level error ${DOSSIER_TEST_SERVER_FLAGS:-} >>"$work/server.log" 2>&1 &
   disown
   for _ in $(seq 1 100); do
     as operator-helpdesk health >/dev/null 2>&1 && return 0

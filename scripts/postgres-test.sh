@@ -45,9 +45,9 @@ done
 rm -f "$output"
 
 # Each run in a schema of its own: a fresh deployment (the URL ends with ?sslmode=disable).
-DOSSIERD_EXTRA_FLAGS="--storage postgres --postgres-url $url&schema=unprivileged --postgres-migrate" \
+DOSSIER_TEST_SERVER_FLAGS="--storage postgres --postgres-url $url&schema=unprivileged --postgres-migrate" \
   bash scripts/unprivileged-test.sh "$bin"
-DOSSIERD_EXTRA_FLAGS="--storage postgres --postgres-url $url&schema=crash --postgres-migrate" bash scripts/crash-test.sh 3 2
+DOSSIER_TEST_SERVER_FLAGS="--storage postgres --postgres-url $url&schema=crash --postgres-migrate" bash scripts/crash-test.sh 3 2
 bash scripts/move-test.sh "$bin" "$url&schema=moved"
 bash scripts/ha-test.sh "$bin" short
 echo "postgres-test: OK"

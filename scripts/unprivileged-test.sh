@@ -7,7 +7,7 @@
 #   scripts/unprivileged-test.sh [BIN_DIR]        (default .build/debug)
 #
 # Run as root (it switches users with setpriv). Prints "unprivileged-test: OK" at the end.
-# DOSSIERD_EXTRA_FLAGS adds flags to dossierd (scripts/postgres-test.sh: the records in PostgreSQL).
+# DOSSIER_TEST_SERVER_FLAGS adds flags to dossierd (scripts/postgres-test.sh: the records in PostgreSQL).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -47,7 +47,7 @@ cd "$work"
 "${as_user[@]}" env -i PATH=/usr/bin:/bin HOME="$work" "$work/bin/dossierd" serve --host 127.0.0.1 --port "$port" \
   --metrics-port "$metrics_port" --data-dir "$work/data" --key-store "$work/keystore" --cert certs/server.pem --key certs/server.key \
   --client-ca certs/ca.pem --master-key keys/master.key --log-signing-key keys/log-signing.key \
-  --backup-dir "$work/backups" ${DOSSIERD_EXTRA_FLAGS:-} >"$work/server.log" 2>&1 &
+  --backup-dir "$work/backups" ${DOSSIER_TEST_SERVER_FLAGS:-} >"$work/server.log" 2>&1 &
 server_pid=$!
 cd - >/dev/null
 
