@@ -149,7 +149,7 @@ for round in $(seq 1 "$rounds"); do
   # The time without service: the longest wait between two successful deposits from the kill
   # on (the first one counted from the kill itself).
   gap=$(sort -n "$work/answers" | awk -v k="$killed_at" '$2 == "OK" && $1 > k { if (!seen || $1 - last > gap) gap = $1 - (seen ? last : k); last = $1; seen = 1 } END { if (seen) print gap }')
-  [ -n "$gap" ] || fail "no deposit succeeded after failover $round"
+  [ -n "$gap" ] || fail "no deposit succeeded after failover $round (last answers: $(sort -n "$work/answers" | tail -3 | tr "\n" " "))"
   max_gap=$(awk -v a="$max_gap" -v b="$gap" 'BEGIN { print (b > a ? b : a) }')
   echo "ha-test: failover $round: service back after $(printf '%.2f' "$gap") s"
 done
