@@ -29,11 +29,13 @@ patient=1985010112345
 server_pid=
 as_pg() { runuser -u "$os_user" -- "$@"; }
 cleanup() {
+  local status=$?  # the test's verdict, not the clean-up's (a killed primary's pg_ctl stop fails)
   [ -n "$server_pid" ] && kill -9 "$server_pid" 2>/dev/null
   for node in "$work"/node*; do
     [ -f "$node/data/postmaster.pid" ] && as_pg "$pgbin/pg_ctl" -D "$node/data" -m immediate stop >/dev/null 2>&1
   done
   rm -rf "$work"
+  exit "$status"
 }
 trap cleanup EXIT
 fail() { echo "ha-test: FAILED: $*" >&2; [ -f "$work/server.log" ] && tail -n 30 "$work/server.log" >&2; exit 1; }
