@@ -75,17 +75,8 @@ for round in $(seq 1 "$rounds"); do
 done
 
 # Every acknowledged deposit must be there.
-as professional-gp doc find $patient --page-size 500 --json >"$work/found.json" 2>/dev/null || true
-token=$(grep -o '"next_page_token": *"[^"]*"' "$work/found.json" | sed 's/.*: *"//; s/"$//' || true)
-while [ -n "$token" ]; do
-  as professional-gp doc find $patient --page-size 500 --page-token "$token" --json >>"$work/found.json"
-  token=$(tail -c 400 "$work/found.json" | grep -o '"next_page_token": *"[^"]*"' | sed 's/.*: *"//; s/"$//' || true)
-done
-grep -o '"client_unique_id": *"[^"]*"' "$work/found.json" | sed 's/.*: *"//; s/"$//' | sort -u >"$work/present"
-sort -u "$work/acked" >"$work/acked.sorted"
-acked=$(wc -l <"$work/acked.sorted")
-lost=$(comm -23 "$work/acked.sorted" "$work/present" | wc -l)
-comm -23 "$work/acked.sorted" "$work/present" | head -5 | sed 's/^/lost: /'
+source scripts/acknowledged.sh
+count_lost "$work" $patient || echo "crash-test: the search failed: $(head -1 "$work/find.err")"
 
 verify=$(as patient-alice log verify $patient 2>&1 || true)
 grants=$(as patient-alice access list $patient 2>&1 | grep -c gp-1001 || true)

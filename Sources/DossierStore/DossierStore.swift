@@ -127,19 +127,15 @@ public final class DossierStore: Sendable {
         return keyStore
     }
 
-    /// RocksDB's options for the store's families.
-    static func databaseOptions(blockCacheBytes: Int) -> DatabaseOptions {
-        RocksDBEngine.databaseOptions(blockCacheBytes: blockCacheBytes)
-    }
-
     /// A secret of this deployment for `purpose` (e.g. sealing page tokens), stable across
     /// restarts: derived from the key store's index key, so it never appears on any disk.
     public func derivedSecret(_ purpose: String) -> [UInt8] {
         keyStore.blindIndex("dossier-derived-secret-v1\u{0}" + purpose)
     }
 
-    /// The engine the records live in ("rocksdb", "postgres").
-    public var engineName: String { engine.name }
+    /// Whether `createBackup` can run: the server's backups are the embedded engine's
+    /// checkpoints (on PostgreSQL, PostgreSQL's tools).
+    public var takesBackups: Bool { rocks != nil }
 
     /// The id of the master key new data keys are wrapped with, and of the previous one.
     public var masterKeyIDs: (current: String, previous: String?) { (keyStore.masterKey.id, keyStore.previousMasterKey?.id) }
@@ -182,7 +178,7 @@ extension DossierStore: RecordRepository {
             // writes: the record's transactions no longer queue one fsync each.
             let lockKeys = patients.map(\.rawValue)
             let (result, ticket) = try locks.withLocks(for: lockKeys) { (held: borrowing StripedLocks.Held) -> (T, Int64?) in
-                deferredWrites.wait(for: lockKeys)
+                if rocks == nil { deferredWrites.wait(for: lockKeys) }
                 var keys = try patients.map { try keyStore.keys(for: $0) }
                 var transactions = try zip(patients, keys).map { patient, keys in
                     RecordTransaction(

@@ -9,15 +9,16 @@ import Foundation
 /// (heads and counters), and per-record scans are prefix scans. Identifiers inside a record's
 /// keys are blinded with its data key (RecordKeys.blind).
 enum Keys {
+    /// The families' names (StoreFamily is the one list), for messages and RocksDB's handles.
     enum Family {
-        static let records = "records"
-        static let documents = "documents"
-        static let contents = "contents"
-        static let grants = "grants"
-        static let accessLog = "access_log"
-        static let meta = "meta"
-        static let notifications = "notifications"
-        static let all = [records, documents, contents, grants, accessLog, notifications, meta]
+        static let records = StoreFamily.records.rawValue
+        static let documents = StoreFamily.documents.rawValue
+        static let contents = StoreFamily.contents.rawValue
+        static let grants = StoreFamily.grants.rawValue
+        static let accessLog = StoreFamily.accessLog.rawValue
+        static let meta = StoreFamily.meta.rawValue
+        static let notifications = StoreFamily.notifications.rawValue
+        static let all = StoreFamily.allCases.map(\.rawValue)
     }
 
     /// `records`: handle → StoredRecord.

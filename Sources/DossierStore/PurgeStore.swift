@@ -40,7 +40,7 @@ extension DossierStore: PurgeRepository {
     public func purge(_ patient: PatientID, if isDue: @escaping @Sendable (Record, Date?) -> Bool) async throws -> Bool {
         try await run { [self] in
             try locks.withLocks(for: [patient.rawValue]) {
-                deferredWrites.wait(for: [patient.rawValue])
+                if rocks == nil { deferredWrites.wait(for: [patient.rawValue]) }
                 guard let keys = try keyStore.keys(for: patient), let record = try loadRecord(keys),
                     isDue(record, try lastLogEntryTime(keys))
                 else { return false }

@@ -20,7 +20,7 @@ final class StoreFiles {
             rocks = nil
         } else {
             let embedded = try RocksDBEngine(
-                database: try Database.open(path: dataDirectory, options: DossierStore.databaseOptions(blockCacheBytes: 8 << 20)))
+                database: try Database.open(path: dataDirectory, options: RocksDBEngine.databaseOptions(blockCacheBytes: 8 << 20)))
             engine = embedded
             rocks = embedded
         }

@@ -34,7 +34,7 @@ final class Backups: Sendable {
                 .invalidArgument, "name must be 1 to 128 characters of [A-Za-z0-9._-], not starting with a dot",
                 reason: "INVALID_BACKUP_NAME", field: "name")
         }
-        guard store.engineName == "rocksdb" else {
+        guard store.takesBackups else {
             throw DossierError(
                 .failedPrecondition, "the records live in PostgreSQL: back them up with PostgreSQL's tools (pg_basebackup, WAL archiving)",
                 reason: "BACKUP_BY_DATABASE")

@@ -66,14 +66,6 @@ final class RocksDBEngine: StoreEngine {
         try iterator.checkError()
     }
 
-    /// The last entry whose key is at most `key`, among those starting with `prefix`.
-    func floor(_ key: [UInt8], prefix: [UInt8], in family: StoreFamily) throws -> [UInt8]? {
-        let iterator = try database.iterator(in: self.family(family), prefix: prefix)
-        iterator.seekForPrev(key)
-        defer { _ = try? iterator.checkError() }
-        return iterator.isValid ? iterator.key : nil
-    }
-
     /// The batch as RocksDB's.
     func writeBatch(_ batch: StoreBatch) -> WriteBatch {
         let native = WriteBatch()
