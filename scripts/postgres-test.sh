@@ -8,6 +8,7 @@
 #   - the README scenario with dossierd and the CLI as an unprivileged user,
 #   - the crash test (SIGKILL of dossierd mid-write; nothing acknowledged lost),
 #   - a move of a populated RocksDB deployment to PostgreSQL (scripts/move-test.sh),
+#   - TLS with the certificate verified and a password (scripts/postgres-tls-test.sh),
 #   - the short failover test (scripts/ha-test.sh: primary killed, standby promoted).
 #
 #   scripts/postgres-test.sh [BIN_DIR]            (default .build/debug; after swift build --build-tests)
@@ -49,5 +50,6 @@ DOSSIER_TEST_SERVER_FLAGS="--storage postgres --postgres-url $url&schema=unprivi
   bash scripts/unprivileged-test.sh "$bin"
 DOSSIER_TEST_SERVER_FLAGS="--storage postgres --postgres-url $url&schema=crash --postgres-migrate" bash scripts/crash-test.sh 3 2
 bash scripts/move-test.sh "$bin" "$url&schema=moved"
+bash scripts/postgres-tls-test.sh "$dir" "$port" "$bin"
 bash scripts/ha-test.sh "$bin" short
 echo "postgres-test: OK"

@@ -198,16 +198,19 @@ public final class PostgresEngine: StoreEngine {
             let rows = try await connection.query("""
                 SELECT current_setting('server_version'), pg_is_in_recovery(),
                        current_setting('synchronous_commit'), current_setting('synchronous_standby_names'),
-                       inet_server_addr()::text, inet_server_port()
+                       host(inet_server_addr()), inet_server_port(),
+                       (SELECT CASE WHEN ssl THEN version || ' ' || cipher ELSE 'off' END
+                          FROM pg_stat_ssl WHERE pid = pg_backend_pid())
                 """, logger: logger).collect()
             guard let row = rows.first else { throw PostgresEngineError("PostgreSQL answered the check with no row") }
-            let (version, inRecovery, synchronousCommit, standbys, address, port) =
-                try row.decode((String, Bool, String, String, String?, Int?).self)
+            let (version, inRecovery, synchronousCommit, standbys, address, port, tls) =
+                try row.decode((String, Bool, String, String, String?, Int?, String?).self)
             let migration = try await Migrations.version(on: connection, schema: schema, logger: logger)
             let server = address.map { "\($0):\(port.map(String.init) ?? "?")" } ?? "a unix socket"
             return """
                 postgres: \(redacted)
                 server: PostgreSQL \(version) at \(server), \(inRecovery ? "a standby" : "the primary")
+                tls: \(tls ?? "unknown")
                 synchronous_commit: \(synchronousCommit)
                 synchronous_standby_names: \(standbys.isEmpty ? "(none: commits wait for no standby)" : standbys)
                 schema \(schema): migration \(migration) (this dossierd: \(Migrations.latest))

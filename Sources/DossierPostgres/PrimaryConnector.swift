@@ -97,7 +97,11 @@ final class PrimaryConnector: Sendable {
             if let state = error.serverInfo?[.sqlState] {
                 return "SQLSTATE \(state): \(error.serverInfo?[.message] ?? "")"
             }
-            return "\(error.code)"
+            if error.code == .authMechanismRequiresPassword {
+                return "the server asks for a password and none was given (postgres-password-file or PGPASSWORD)"
+            }
+            // A connection's failure says why (refused, timed out, the certificate not trusted).
+            return error.underlying.map { "\(error.code): \($0)" } ?? "\(error.code)"
         }
         return String(describing: error)
     }
