@@ -62,7 +62,7 @@ public final class DossierStore: Sendable {
     private let executor: BlockingExecutor
     let locks = StripedLocks()
     /// Refusal-only writes made after the answer, on an engine without RocksDB's deferred fsync.
-    let deferredWrites = DeferredWrites()
+    let deferredWrites: DeferredWrites
     /// Serializes the purge's blob garbage collection (it switches a family option on and off).
     let purgeCompaction = NSLock()
 
@@ -96,6 +96,7 @@ public final class DossierStore: Sendable {
             throw error
         }
         executor = BlockingExecutor(threads: configuration.threads, name: "dossier-store")
+        deferredWrites = DeferredWrites(counters: counters)
     }
 
     /// The key store, checked against the data directory: the directory names the key store it
@@ -210,7 +211,7 @@ extension DossierStore: RecordRepository {
                     // Another engine: a refusal alone is written after the answer (DeferredWrites;
                     // PostgreSQL's asynchronous commit), anything else committed under the lock.
                     let operations = batch.operations
-                    if deferred, deferredWrites.submit(for: lockKeys, { [engine] in try? engine.write(StoreBatch(operations), durability: .visible) }) {
+                    if deferred, deferredWrites.submit(for: lockKeys, { [engine] in try engine.write(StoreBatch(operations), durability: .visible) }) {
                         return (result, 0)
                     }
                     try engine.write(batch, durability: deferred ? .visible : .durable)

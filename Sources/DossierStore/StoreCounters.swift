@@ -10,6 +10,9 @@ public final class StoreCounters: Sendable {
         public var batchOperations: [Int: UInt64] = [:]
         public var batchOperationsSum: UInt64 = 0
         public var accessLogAppends: UInt64 = 0
+        /// Refusals' log writes made after the answer (DeferredWrites) tried again, and given up.
+        public var deferredWriteRetries: UInt64 = 0
+        public var deferredWritesLost: UInt64 = 0
     }
 
     public static let batchBuckets = [1, 2, 4, 8, 16, 32, 64, 128, 256, 1024, 4096]
@@ -26,6 +29,12 @@ public final class StoreCounters: Sendable {
             let bucket = Self.batchBuckets.first { operations <= $0 } ?? Int.max
             state.batchOperations[bucket, default: 0] += 1
             state.accessLogAppends += UInt64(logEntries)
+        }
+    }
+
+    func recordDeferredWrite(lost: Bool) {
+        state.withLock { state in
+            if lost { state.deferredWritesLost += 1 } else { state.deferredWriteRetries += 1 }
         }
     }
 }

@@ -34,7 +34,7 @@ import Testing
             "process_cpu_seconds_total ", "process_resident_memory_bytes ", "process_open_fds ", "process_max_fds ",
             "process_start_time_seconds ", "process_virtual_memory_bytes ",
             "dossier_calls_in_flight 0", "dossier_connections_open ", "dossier_handshake_failures_total{reason=",
-            "dossier_access_log_appends_total ", "dossier_write_batch_operations_count ", "dossier_rocksdb_live_data_bytes ",
+            "dossier_access_log_appends_total ", "dossier_refusal_log_writes_lost_total ", "dossier_write_batch_operations_count ", "dossier_rocksdb_live_data_bytes ",
             "dossier_rocksdb_pending_compaction_bytes ", "dossier_rocksdb_write_stopped 0",
         ] {
             #expect(text.contains(series), "missing: \(series)")

@@ -68,6 +68,12 @@ final class MetricsEndpoint: Sendable {
         let storeCounts = store.counters.snapshot
         text += "# HELP dossier_access_log_appends_total Access-log entries written.\n# TYPE dossier_access_log_appends_total counter\n"
         text += "dossier_access_log_appends_total \(storeCounts.accessLogAppends)\n"
+        text += "# HELP dossier_refusal_log_write_retries_total Refusals' log entries written after the answer (PostgreSQL) tried again after a failure.\n"
+        text += "# TYPE dossier_refusal_log_write_retries_total counter\n"
+        text += "dossier_refusal_log_write_retries_total \(storeCounts.deferredWriteRetries)\n"
+        text += "# HELP dossier_refusal_log_writes_lost_total Refusals' log entries given up after 10 s of failures: missing from the record's log.\n"
+        text += "# TYPE dossier_refusal_log_writes_lost_total counter\n"
+        text += "dossier_refusal_log_writes_lost_total \(storeCounts.deferredWritesLost)\n"
         text += "# HELP dossier_write_batch_operations Operations per synced write batch (one per call that writes).\n"
         text += "# TYPE dossier_write_batch_operations histogram\n"
         var cumulative: UInt64 = 0
