@@ -21,15 +21,24 @@ final class ConnectionPool: Sendable {
     private let state = Mutex(State())
     /// How long a call waits for a slot before giving up.
     private let acquireTimeout: DispatchTimeInterval
+    /// How long a bounded operation may go unanswered: the server's statement timeout, and a
+    /// margin for its cancellation to arrive.
+    private let backstop: Duration
 
     init(connector: PrimaryConnector, size: Int, acquireTimeout: DispatchTimeInterval = .seconds(30)) {
         self.connector = connector
         self.slots = DispatchSemaphore(value: size)
         self.acquireTimeout = acquireTimeout
+        self.backstop = connector.settings.statementTimeout + .seconds(5)
     }
 
-    /// Runs `operation` on a pooled connection; `action` names it in errors.
-    func with<T: Sendable>(_ action: String, _ operation: @escaping @Sendable (PostgresConnection) async throws -> T) throws -> T {
+    /// Runs `operation` on a pooled connection; `action` names it in errors. Bounded (the
+    /// default): a connection that has not answered a few seconds past the statement timeout
+    /// (the server cancels a statement at it) is closed, so that a hung server or a silent
+    /// network fails the call instead of holding it forever. Migrations run unbounded.
+    func with<T: Sendable>(
+        _ action: String, bounded: Bool = true, _ operation: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) throws -> T {
         guard slots.wait(timeout: .now() + acquireTimeout) == .success else {
             throw StoreUnavailableError("every PostgreSQL connection stayed busy during \(action)")
         }
@@ -40,6 +49,7 @@ final class ConnectionPool: Sendable {
         }
         guard let reused else { throw StoreUnavailableError("the PostgreSQL engine is closed") }
         let connector = self.connector
+        let backstop = self.backstop
         do {
             let (connection, result) = try Blocking.run { () async throws -> (PostgresConnection, T) in
                 var connection = reused
@@ -48,9 +58,15 @@ final class ConnectionPool: Sendable {
                     connection = try await connector.connect()
                 }
                 let live = connection!
+                let watchdog = bounded ? Watchdog(closing: live, after: backstop) : nil
+                defer { watchdog?.cancel() }
                 do {
                     return (live, try await operation(live))
                 } catch {
+                    if watchdog?.fired ?? false {
+                        throw ConnectionFailure(connection: live, error: StoreUnavailableError(
+                            "PostgreSQL did not answer \(action) within \(backstop) (the connection was closed)"))
+                    }
                     throw ConnectionFailure(connection: live, error: error)
                 }
             }
@@ -109,4 +125,27 @@ final class ConnectionPool: Sendable {
 private struct ConnectionFailure: Error {
     let connection: PostgresConnection
     let error: any Error
+}
+
+/// Closes a connection that has not finished its operation in time (its queries then fail).
+private final class Watchdog: Sendable {
+    private final class Flag: Sendable {
+        let value = Atomic<Bool>(false)
+    }
+
+    private let flag = Flag()
+    private let timer: Task<Void, Never>
+
+    init(closing connection: PostgresConnection, after timeout: Duration) {
+        let flag = self.flag
+        timer = Task {
+            guard (try? await Task.sleep(for: timeout)) != nil else { return }  // cancelled: answered in time
+            flag.value.store(true, ordering: .sequentiallyConsistent)
+            try? await connection.close()
+        }
+    }
+
+    var fired: Bool { flag.value.load(ordering: .sequentiallyConsistent) }
+
+    func cancel() { timer.cancel() }
 }

@@ -57,6 +57,8 @@ enum Migrations {
     static func apply(on connection: PostgresConnection, schema: String, logger: Logger) async throws -> Int {
         try await connection.query("BEGIN", logger: logger)
         do {
+            // A migration may rewrite large tables, and waits for another server's migration.
+            try await connection.query("SET LOCAL statement_timeout = 0", logger: logger)
             var binds = PostgresBindings()
             binds.append(lockKey(schema: schema))
             try await connection.query(PostgresQuery(unsafeSQL: "SELECT pg_advisory_xact_lock($1)", binds: binds), logger: logger)

@@ -98,7 +98,7 @@ public final class PostgresEngine: StoreEngine {
         let pool = ConnectionPool(connector: try PrimaryConnector(settings: settings, logger: logger), size: 1)
         defer { pool.close() }
         let schema = settings.schema
-        let found = try pool.with("the migration") { connection in
+        let found = try pool.with("the migration", bounded: false) { connection in
             try await Migrations.apply(on: connection, schema: schema, logger: logger)
         }
         return (found, Migrations.latest)
@@ -291,6 +291,16 @@ public final class PostgresEngine: StoreEngine {
 }
 
 extension PostgresEngine {
+    /// The server process of the connection the next call gets (with a pool of one): for tests
+    /// that stop it.
+    func serverProcessID() throws -> Int32 {
+        let logger = self.logger
+        return try pool.with("a statement") { connection in
+            let rows = try await connection.query("SELECT pg_backend_pid()", logger: logger).collect()
+            return try rows.first!.decode(Int32.self)
+        }
+    }
+
     /// Runs a statement that takes no binds and returns nothing: for tests and maintenance.
     func execute(_ sql: String) throws {
         let logger = self.logger

@@ -25,6 +25,17 @@ enum PostgresFailure {
     case connectionLost(StoreUnavailableError)
     /// A refusal on a working connection.
     case refused(PostgresEngineError)
+    /// The statement could not be served now (cancelled at the statement timeout, a deadlock, a
+    /// lock not available): retryable, and the connection is fine.
+    case busy(StoreUnavailableError)
+
+    /// SQLSTATEs that mean "try again": nothing was done.
+    static let busyStates: Set<String> = [
+        "57014",  // query_canceled: the statement timeout
+        "40001",  // serialization_failure
+        "40P01",  // deadlock_detected
+        "55P03",  // lock_not_available
+    ]
 
     /// SQLSTATEs that mean "this server, or this session, cannot serve you now".
     static let unavailableStates: Set<String> = [
@@ -49,7 +60,9 @@ enum PostgresFailure {
                 let state = error.serverInfo?[.sqlState]
                 let message = error.serverInfo?[.message] ?? "no message"
                 // Class 08: connection exception.
-                if let state, Self.unavailableStates.contains(state) || state.hasPrefix("08") {
+                if let state, Self.busyStates.contains(state) {
+                    self = .busy(StoreUnavailableError("PostgreSQL could not serve \(action) now (SQLSTATE \(state): \(message))"))
+                } else if let state, Self.unavailableStates.contains(state) || state.hasPrefix("08") {
                     self = .connectionLost(StoreUnavailableError("PostgreSQL cannot serve \(action) now (SQLSTATE \(state): \(message))"))
                 } else {
                     self = .refused(PostgresEngineError("PostgreSQL refused \(action) (SQLSTATE \(state ?? "none"): \(message))", sqlState: state))
@@ -72,6 +85,7 @@ enum PostgresFailure {
         switch self {
         case .connectionLost(let error): error
         case .refused(let error): error
+        case .busy(let error): error
         }
     }
 

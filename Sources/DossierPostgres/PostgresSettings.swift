@@ -4,7 +4,7 @@ import Foundation
 ///
 /// Parsed from a libpq-style URL, because that is what operators already write for every other
 /// PostgreSQL client: `postgres://user@host1:5432,host2:5433/dbname?sslmode=verify-full&
-/// sslrootcert=PATH&schema=NAME&connect_timeout=SECONDS`. Several hosts name the members of a
+/// sslrootcert=PATH&schema=NAME&connect_timeout=SECONDS&statement_timeout=SECONDS`. Several hosts name the members of a
 /// replicated cluster: a connection goes to the first one that accepts writes, so that after a
 /// failover new connections find the promoted primary (libpq's `target_session_attrs=read-write`).
 ///
@@ -36,6 +36,9 @@ public struct PostgresSettings: Sendable, CustomStringConvertible {
     public static let defaultConnectTimeout: Duration = .seconds(10)
     /// `connect_timeout` in the URL, in whole seconds (libpq's unit).
     public static let connectTimeouts = 1...3600
+    public static let defaultStatementTimeout: Duration = .seconds(30)
+    /// `statement_timeout` in the URL (Dossier's, not libpq's), in whole seconds.
+    public static let statementTimeouts = 1...3600
 
     public let hosts: [Host]
     public let username: String
@@ -49,6 +52,10 @@ public struct PostgresSettings: Sendable, CustomStringConvertible {
     public let schema: String
     public let poolSize: Int
     public let connectTimeout: Duration
+    /// The longest a statement may take: the server cancels it then (its `statement_timeout`),
+    /// and a connection that answers nothing a few seconds later is closed. Either way the call
+    /// fails UNAVAILABLE instead of hanging.
+    public let statementTimeout: Duration
 
     /// - Parameters:
     ///   - url: the libpq-style URL (see the type's documentation).
@@ -56,9 +63,10 @@ public struct PostgresSettings: Sendable, CustomStringConvertible {
     ///   - poolSize: the most connections held at once.
     ///   - schema: wins over `schema=` in the URL; default "dossier".
     ///   - connectTimeout: wins over `connect_timeout=` in the URL.
+    ///   - statementTimeout: wins over `statement_timeout=` in the URL.
     public init(
         url: String, password: String? = nil, poolSize: Int = PostgresSettings.defaultPoolSize,
-        schema: String? = nil, connectTimeout: Duration? = nil
+        schema: String? = nil, connectTimeout: Duration? = nil, statementTimeout: Duration? = nil
     ) throws(PostgresSettingsError) {
         let parsed = try ParsedURL(url)
         guard Self.poolSizes.contains(poolSize) else {
@@ -69,6 +77,10 @@ public struct PostgresSettings: Sendable, CustomStringConvertible {
         let timeout = connectTimeout ?? parsed.connectTimeout ?? Self.defaultConnectTimeout
         guard timeout > .zero, timeout <= .seconds(Self.connectTimeouts.upperBound) else {
             throw PostgresSettingsError("the PostgreSQL connect timeout must be more than 0 and at most \(Self.connectTimeouts.upperBound) seconds")
+        }
+        let statementTimeout = statementTimeout ?? parsed.statementTimeout ?? Self.defaultStatementTimeout
+        guard statementTimeout >= .milliseconds(100), statementTimeout <= .seconds(Self.statementTimeouts.upperBound) else {
+            throw PostgresSettingsError("the PostgreSQL statement timeout must be at least 0.1 and at most \(Self.statementTimeouts.upperBound) seconds")
         }
         if parsed.rootCertificatePath != nil, parsed.tlsMode != .verifyFull {
             throw PostgresSettingsError("sslrootcert only applies to sslmode=verify-full")
@@ -82,6 +94,7 @@ public struct PostgresSettings: Sendable, CustomStringConvertible {
         self.schema = schema
         self.poolSize = poolSize
         self.connectTimeout = timeout
+        self.statementTimeout = statementTimeout
     }
 
     /// The URL without its password, for logs and `config check`.
@@ -93,6 +106,8 @@ public struct PostgresSettings: Sendable, CustomStringConvertible {
         var query = ["sslmode=\(tlsMode.rawValue)"]
         if let rootCertificatePath { query.append("sslrootcert=\(Self.encode(rootCertificatePath))") }
         query.append("schema=\(schema)")
+        if connectTimeout != Self.defaultConnectTimeout { query.append("connect_timeout=\(connectTimeout.components.seconds)") }
+        if statementTimeout != Self.defaultStatementTimeout { query.append("statement_timeout=\(statementTimeout.components.seconds)") }
         return "postgres://\(Self.encode(username))@\(hostList)/\(Self.encode(database))?\(query.joined(separator: "&"))"
     }
 
@@ -138,6 +153,7 @@ private struct ParsedURL {
     var rootCertificatePath: String?
     var schema: String?
     var connectTimeout: Duration?
+    var statementTimeout: Duration?
 
     /// Longer than any real URL; bounds the work done on garbage.
     static let maximumLength = 8192
@@ -261,8 +277,13 @@ private struct ParsedURL {
                     throw PostgresSettingsError("connect_timeout must be whole seconds from \(PostgresSettings.connectTimeouts.lowerBound) to \(PostgresSettings.connectTimeouts.upperBound)")
                 }
                 connectTimeout = .seconds(seconds)
+            case "statement_timeout":
+                guard value.count <= 5, let seconds = Int(value), PostgresSettings.statementTimeouts.contains(seconds) else {
+                    throw PostgresSettingsError("statement_timeout must be whole seconds from \(PostgresSettings.statementTimeouts.lowerBound) to \(PostgresSettings.statementTimeouts.upperBound)")
+                }
+                statementTimeout = .seconds(seconds)
             default:
-                throw PostgresSettingsError("the PostgreSQL URL parameter \(Self.shown(name[...])) is not supported (sslmode, sslrootcert, schema, connect_timeout are)")
+                throw PostgresSettingsError("the PostgreSQL URL parameter \(Self.shown(name[...])) is not supported (sslmode, sslrootcert, schema, connect_timeout, statement_timeout are)")
             }
         }
     }

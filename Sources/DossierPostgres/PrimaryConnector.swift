@@ -62,7 +62,11 @@ final class PrimaryConnector: Sendable {
             database: settings.database, tls: tls)
         let timeout = settings.connectTimeout.components
         configuration.options.connectTimeout = .nanoseconds(timeout.seconds * 1_000_000_000 + timeout.attoseconds / 1_000_000_000)
-        configuration.options.additionalStartupParameters = [("application_name", "dossierd")]
+        let statementTimeout = settings.statementTimeout.components
+        let milliseconds = statementTimeout.seconds * 1_000 + statementTimeout.attoseconds / 1_000_000_000_000_000
+        configuration.options.additionalStartupParameters = [
+            ("application_name", "dossierd"), ("statement_timeout", "\(milliseconds)"),
+        ]
         return configuration
     }
 

@@ -16,10 +16,13 @@ import Testing
         #expect(settings.rootCertificatePath == "/etc/ca.pem")
         #expect(settings.schema == "prod_1")
         #expect(settings.connectTimeout == .seconds(3))
+        #expect(settings.statementTimeout == PostgresSettings.defaultStatementTimeout)
+        #expect(try PostgresSettings(url: "postgres://u@h/db?statement_timeout=7").statementTimeout == .seconds(7))
+        #expect(try PostgresSettings(url: "postgres://u@h/db?statement_timeout=7").redacted.hasSuffix("&statement_timeout=7"))
         #expect(settings.poolSize == 16)
         #expect(!settings.redacted.contains("s3cret"))
         #expect(!"\(settings)".contains("s3cret"))
-        #expect(settings.redacted == "postgres://dossier@db1.example:5432,[::1]:5433,db3:5432/records?sslmode=verify-full&sslrootcert=%2Fetc%2Fca.pem&schema=prod_1")
+        #expect(settings.redacted == "postgres://dossier@db1.example:5432,[::1]:5433,db3:5432/records?sslmode=verify-full&sslrootcert=%2Fetc%2Fca.pem&schema=prod_1&connect_timeout=3")
     }
 
     @Test func defaultsAndOverrides() throws {
@@ -57,6 +60,9 @@ import Testing
         ("postgres://u@h/db?sslmode=disable&sslrootcert=/x", "only applies to sslmode=verify-full"),
         ("postgres://u@h/db?connect_timeout=0", "connect_timeout"),
         ("postgres://u@h/db?connect_timeout=1e9", "connect_timeout"),
+        ("postgres://u@h/db?statement_timeout=0", "statement_timeout"),
+        ("postgres://u@h/db?statement_timeout=inf", "statement_timeout"),
+        ("postgres://u@h/db?statement_timeout=3601", "statement_timeout"),
         ("postgres://u@h/db?schema=Robert'); DROP TABLE x;--", "spaces or control"),
         ("postgres://u@h/db?schema=a%22b", "schema must be"),
         ("postgres://u@h/db?schema=9lives", "schema must be"),
@@ -81,6 +87,8 @@ import Testing
         #expect(throws: PostgresSettingsError.self) { try PostgresSettings(url: "postgres://u@h/db", poolSize: 1_000_000_000) }
         #expect(throws: PostgresSettingsError.self) { try PostgresSettings(url: "postgres://u@h/db", poolSize: -1) }
         #expect(throws: PostgresSettingsError.self) { try PostgresSettings(url: "postgres://u@h/db", connectTimeout: .zero) }
+        #expect(throws: PostgresSettingsError.self) { try PostgresSettings(url: "postgres://u@h/db", statementTimeout: .zero) }
+        #expect(throws: PostgresSettingsError.self) { try PostgresSettings(url: "postgres://u@h/db", statementTimeout: .seconds(1_000_000)) }
         #expect(throws: PostgresSettingsError.self) { try PostgresSettings(url: "postgres://u@h/db", connectTimeout: .seconds(1_000_000)) }
         for schema in ["", "\"", "a\"b", "a b", "A", String(repeating: "a", count: 64), "é", "a-b", "x;drop"] {
             #expect(throws: PostgresSettingsError.self, "\(schema)") { try PostgresSettings(url: "postgres://u@h/db", schema: schema) }
