@@ -135,7 +135,7 @@ let package = Package(
         .executableTarget(
             name: "dossierd",
             dependencies: [
-                "DossierServer", "DossierPostgres",
+                "DossierServer", "DossierPostgres", "DossierCLI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -143,8 +143,9 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
-        .executableTarget(
-            name: "dossier",
+        // The CLI's commands; the `dossier` executable, and `dossierd` invoked as `dossier`.
+        .target(
+            name: "DossierCLI",
             dependencies: [
                 "DossierClient", "DossierCore", "DossierFHIR",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -152,6 +153,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        .executableTarget(name: "dossier", dependencies: ["DossierCLI"]),
 
         // The load generator (BENCHMARKS.md).
         .executableTarget(

@@ -8,6 +8,7 @@
 # another answer). Measured: the time without a successful deposit.
 #
 #   scripts/ha-test.sh [BIN_DIR] [short|long]     (short: 1 failover, make test; long: 3, make ha-test)
+#   HA_KEEP=1 keeps the work directory (server and PostgreSQL logs, answers) of a failed run.
 #
 # Run as root (PostgreSQL runs as the system user dossier-pg, as in scripts/postgres-cluster.sh).
 # Prints "ha-test: F failovers, A acknowledged writes, L lost, U s unavailable (max), log VERIFIED".
@@ -35,7 +36,7 @@ cleanup() {
     # The killed primary's pid file stays behind: its stop fails, and that is fine.
     [ -f "$node/data/postmaster.pid" ] && as_pg "$pgbin/pg_ctl" -D "$node/data" -m immediate stop >/dev/null 2>&1 || true
   done
-  rm -rf "$work"
+  if [ "$status" -ne 0 ] && [ -n "${HA_KEEP:-}" ]; then echo "ha-test: kept $work" >&2; else rm -rf "$work"; fi
   exit "$status"
 }
 trap cleanup EXIT
@@ -55,7 +56,7 @@ make_standby() {
   mkdir -p "$work/node$n"
   chown "$os_user" "$work/node$n"
   as_pg "$pgbin/pg_basebackup" -d "host=127.0.0.1 port=$(pg_port "$from") user=dossier application_name=standby$n" \
-    -D "$work/node$n/data" -R -X stream >/dev/null 2>&1 || fail "pg_basebackup of node $n"
+    -D "$work/node$n/data" -R -X stream -c fast >/dev/null 2>&1 || fail "pg_basebackup of node $n"
   as_pg sed -i "s|^unix_socket_directories.*|unix_socket_directories = '$work/node$n'|" "$work/node$n/data/postgresql.conf"
   as_pg "$pgbin/pg_ctl" -D "$work/node$n/data" -w -t 60 -l "$work/node$n/server.log" -o "-p $(pg_port "$n")" start >/dev/null \
     || fail "standby $n did not start"
@@ -81,14 +82,14 @@ url="postgres://dossier@$hosts/dossier_test?sslmode=disable&connect_timeout=2"
 bash scripts/dev-keys.sh "$work/keys" >/dev/null
 "$bin/dossierd" --port "$port" --metrics-port 0 --data-dir "$work/data" --key-store "$work/keystore" \
   --master-key "$work/keys/master.key" --log-signing-key "$work/keys/log-signing.key" --cert "$certs/server.pem" --key "$certs/server.key" \
-  --client-ca "$certs/ca.pem" --log-level warning --storage postgres --postgres-url "$url" --postgres-migrate --postgres-pool-size 8 \
+  --client-ca "$certs/ca.pem" --log-level "${HA_LOG_LEVEL:-warning}" --storage postgres --postgres-url "$url" --postgres-migrate --postgres-pool-size 8 \
   >>"$work/server.log" 2>&1 &
 server_pid=$!
 
 as() {
   local who=$1; shift
   DOSSIER_SERVER=127.0.0.1:$port DOSSIER_CA=$certs/ca.pem DOSSIER_CERT=$certs/$who.pem DOSSIER_KEY=$certs/$who.key \
-    "$bin/dossier" "$@" --timeout 5
+    "$bin/dossier" "$@" --timeout "${CALL_TIMEOUT:-5}"
 }
 for _ in $(seq 1 150); do as operator-helpdesk health >/dev/null 2>&1 && break; sleep 0.1; done
 as operator-helpdesk health >/dev/null 2>&1 || fail "dossierd did not start"
@@ -165,7 +166,7 @@ count_lost "$work" $patient || fail "search after the failovers: $(head -3 "$wor
 # Failed calls said UNAVAILABLE (or timed out on the dead primary), never anything else.
 odd=$(awk '$2 != "OK" && $2 != "UNAVAILABLE" && $2 != "DEADLINE_EXCEEDED" && $2 != "timed" { print }' "$work/answers" | head -5)
 failed=$(awk '$2 != "OK"' "$work/answers" | wc -l)
-verify=$(as patient-alice log verify $patient 2>&1 || true)
+verify=$(CALL_TIMEOUT=300 as patient-alice log verify $patient 2>&1 || true)  # the whole log: thousands of entries in long mode
 grants=$(as patient-alice access list $patient 2>&1 | grep -c gp-1001 || true)
 status=0
 [ "$lost" -eq 0 ] || status=1

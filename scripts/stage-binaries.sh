@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # What the container image's runtime stage copies, laid out under OUT_DIR as it lands in /:
-#   usr/local/bin/dossierd, usr/local/bin/dossier          the release binaries, stripped
+#   usr/local/bin/dossierd                                  the release server binary, stripped
+#   usr/local/bin/dossier -> dossierd                       the CLI: dossierd invoked as `dossier`
+#                                                           (one binary: the CLI's own executable
+#                                                           would repeat the Swift runtime, Foundation
+#                                                           and ICU, some 80 MB)
 #   usr/libexec/swift/linux/swift-backtrace-static         the Swift crash backtracer, stripped
 #
 #   scripts/stage-binaries.sh BIN_DIR OUT_DIR
@@ -24,12 +28,12 @@ if [ -z "$toolchain_usr" ]; then
 fi
 backtracer=$toolchain_usr/libexec/swift/linux/swift-backtrace-static
 
-for file in "$bin/dossierd" "$bin/dossier" "$backtracer"; do
+for file in "$bin/dossierd" "$backtracer"; do
   [ -f "$file" ] || { echo "stage-binaries: no $file" >&2; exit 2; }
 done
 
 install -d -m 0755 "$out/usr/local/bin" "$out/usr/libexec/swift/linux"
 strip --strip-all -o "$out/usr/local/bin/dossierd" "$bin/dossierd"
-strip --strip-all -o "$out/usr/local/bin/dossier" "$bin/dossier"
+ln -sfn dossierd "$out/usr/local/bin/dossier"
 strip --strip-all -o "$out/usr/libexec/swift/linux/swift-backtrace-static" "$backtracer"
-chmod 0755 "$out/usr/local/bin/dossierd" "$out/usr/local/bin/dossier" "$out/usr/libexec/swift/linux/swift-backtrace-static"
+chmod 0755 "$out/usr/local/bin/dossierd" "$out/usr/libexec/swift/linux/swift-backtrace-static"

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DossierCLI
 import DossierCore
 import DossierPostgres
 import DossierServer
@@ -22,10 +23,15 @@ struct Dossierd: AsyncParsableCommand {
             """,
         subcommands: [Serve.self, ConfigCommand.self, Migrate.self, MoveToPostgres.self], defaultSubcommand: Serve.self)
 
-    /// ArgumentParser's main, except that with `--log-format json` (from any source) every
+    /// ArgumentParser's main, except that invoked as `dossier` it is the CLI, that with `--log-format json` (from any source) every
     /// line dossierd writes is JSON, start-up errors and crash reports included, and that
     /// refused settings exit 64 with every problem named.
     static func main() async {
+        // One binary in the container image: invoked through the `dossier` link, it is the CLI.
+        if CommandLine.arguments.first.map({ URL(fileURLWithPath: $0).lastPathComponent }) == "dossier" {
+            await DossierCLI.main()
+            return
+        }
         let json = StartupLog.wantsJSON(arguments: CommandLine.arguments, environment: ProcessInfo.processInfo.environment)
         if json { StartupLog.useJSONCrashReports() }
         do {

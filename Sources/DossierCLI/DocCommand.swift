@@ -37,7 +37,7 @@ struct DocCommand: AsyncParsableCommand {
                 }
                 date = parsed
             }
-            return try .with {
+            return .with {
                 $0.clientUniqueID = clientID ?? "cli-" + sha256.prefix(16).hex
                 $0.title = title
                 $0.documentClass = documentClass

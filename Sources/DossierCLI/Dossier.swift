@@ -2,7 +2,9 @@ import ArgumentParser
 import DossierClient
 import Foundation
 
-@main
+/// The `dossier` command. Runs as its own executable (Sources/dossier), and inside `dossierd`
+/// when that binary is invoked under the name `dossier` (the container image ships one
+/// binary and a link: DossierCLI.main).
 struct Dossier: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dossier",
@@ -19,4 +21,11 @@ struct Dossier: AsyncParsableCommand {
             StatsCommand.self, AdminCommand.self, RectificationCommand.self,
         ]
     )
+}
+
+/// The entry point of the `dossier` command, for the executables that carry it.
+public enum DossierCLI {
+    public static func main() async {
+        await Dossier.main()
+    }
 }
