@@ -9,6 +9,8 @@
 # BIN_DIR holds dossierd and dossier-bench (release builds). Operations default to the issue 14
 # set: deposit-4k get-document find overview list-log. ROUNDS (3) and DURATION (10) from the
 # environment. A binary that knows --key-store gets one (it must: the key store is apart).
+# POSTGRES_URL (a URL with a query, e.g. scripts/postgres-cluster.sh's) runs both sides on
+# PostgreSQL, each run in a schema of its own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +24,7 @@ duration=${DURATION:-10}
 port=$((20000 + RANDOM % 20000))
 work=$(mktemp -d /tmp/dossier-compare.XXXXXX)
 results=$work/results
+schemas=0
 server=
 trap '[ -n "$server" ] && kill -9 "$server" 2>/dev/null; rm -rf "$work"' EXIT
 bash scripts/dev-keys.sh "$work/keys" >/dev/null
@@ -32,6 +35,11 @@ start() {  # start BIN_DIR
   # (the help is read whole first: grep -q closing the pipe early would fail it under pipefail)
   local help; help=$("$bin/dossierd" serve --help 2>&1 || true)
   [[ $help == *--key-store* ]] && extra=(--key-store "$work/keystore")
+  # On PostgreSQL: a fresh schema per run, as a fresh data directory on RocksDB.
+  if [ -n "${POSTGRES_URL:-}" ]; then
+    schemas=$((schemas + 1))
+    extra+=(--storage postgres --postgres-url "$POSTGRES_URL&schema=compare_$$_$schemas" --postgres-migrate)
+  fi
   "$bin/dossierd" --port "$port" --metrics-port 0 --log-level error --data-dir "$work/data" "${extra[@]}" \
     --master-key "$work/keys/master.key" --log-signing-key "$work/keys/log-signing.key" \
     --cert certs/dev/server.pem --key certs/dev/server.key --client-ca certs/dev/ca.pem >"$work/server.log" 2>&1 &

@@ -11,8 +11,8 @@
 #
 # Run by the Dockerfile's build stage (BIN_DIR .build/release, OUT_DIR /out) and by
 # scripts/image-test.sh on the host for the runtime-only build; one definition for both.
-# Stripping drops the DWARF and the static symbol table (the two binaries go from about 323 MB
-# to 165 MB); the dynamic symbol table stays, so a crash backtrace still names most functions,
+# Stripping drops the DWARF and the static symbol table (dossierd goes from about 187 MB
+# to 91 MB); the dynamic symbol table stays, so a crash backtrace still names most functions,
 # without file and line. The backtracer is the toolchain's, next to the `swift` in PATH
 # (or $SWIFT_TOOLCHAIN_USR/libexec/…).
 set -euo pipefail
