@@ -21,7 +21,7 @@ import Testing
             }
         }
         #expect(rpcs.count > 40)
-        let cliDirectory = root.appendingPathComponent("Sources/dossier")
+        let cliDirectory = root.appendingPathComponent("Sources/DossierCLI")
         let clientDirectory = root.appendingPathComponent("Sources/DossierClient")
         var code = ""
         for directory in [cliDirectory, clientDirectory] {
