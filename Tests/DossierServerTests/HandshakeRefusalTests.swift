@@ -148,8 +148,10 @@ import Testing
         process.standardOutput = output
         process.standardError = output
         let printed = OutputBuffer()
-        output.fileHandleForReading.readabilityHandler = { handle in printed.append(handle.availableData) }
         try process.run()
+        // Read by a thread of our own with plain read(2): Foundation's readabilityHandler and a
+        // final readDataToEndOfFile raced on the same descriptor (a crash in memmove seen in CI).
+        let reader = printed.drain(output.fileHandleForReading.fileDescriptor)
         // Health/Check on stream 1: header (length 26, stream 1, request) and the envelope.
         let frame: [UInt8] = [0, 0, 0, 26, 0, 0, 0, 1, 1, 0, 0x0a, 17] + Array("dossier.v1.Health".utf8) + [0x12, 5] + Array("Check".utf8)
         try input.fileHandleForWriting.write(contentsOf: frame)
@@ -161,8 +163,7 @@ import Testing
         }
         try? input.fileHandleForWriting.close()
         process.waitUntilExit()
-        output.fileHandleForReading.readabilityHandler = nil
-        printed.append(output.fileHandleForReading.readDataToEndOfFile())
+        reader.wait()  // Process closed its copy of the write end at launch: the end comes with the exit
         return printed.text
     }
 
@@ -183,10 +184,28 @@ import Testing
     }
 }
 
-/// What a child process printed so far, filled from its pipe's handler thread.
+/// What a child process printed so far, filled by a reader thread.
 final class OutputBuffer: @unchecked Sendable {
     private let lock = NSLock()
     private var data = Data()
+
+    /// Reads `descriptor` on a thread of its own until the end of the pipe; the semaphore is
+    /// signalled then.
+    func drain(_ descriptor: Int32) -> DispatchSemaphore {
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread { [self] in
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+                if count < 0, errno == EINTR { continue }
+                guard count > 0 else { break }
+                append(Data(buffer[0..<count]))
+            }
+            done.signal()
+        }
+        thread.start()
+        return done
+    }
 
     func append(_ more: Data) {
         lock.lock()
