@@ -1,5 +1,6 @@
 import DossierStore
 import Dispatch
+import NIOCore
 import PostgresNIO
 import Synchronization
 
@@ -128,20 +129,23 @@ private struct ConnectionFailure: Error {
 }
 
 /// Closes a connection that has not finished its operation in time (its queries then fail).
+///
+/// A timer on the connection's own event loop: scheduling and cancelling one costs a heap
+/// insertion there, where a Task per operation cost a task, a sleep and a cancellation.
 private final class Watchdog: Sendable {
     private final class Flag: Sendable {
         let value = Atomic<Bool>(false)
     }
 
     private let flag = Flag()
-    private let timer: Task<Void, Never>
+    private let timer: Scheduled<Void>
 
     init(closing connection: PostgresConnection, after timeout: Duration) {
         let flag = self.flag
-        timer = Task {
-            guard (try? await Task.sleep(for: timeout)) != nil else { return }  // cancelled: answered in time
+        let nanoseconds = timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
+        timer = connection.eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) {
             flag.value.store(true, ordering: .sequentiallyConsistent)
-            try? await connection.close()
+            connection.close().whenComplete { _ in }
         }
     }
 
