@@ -130,8 +130,8 @@ private struct ConnectionFailure: Error {
 
 /// Closes a connection that has not finished its operation in time (its queries then fail).
 ///
-/// A timer on the connection's own event loop: scheduling and cancelling one costs a heap
-/// insertion there, where a Task per operation cost a task, a sleep and a cancellation.
+/// A timer on the connection's own event loop, cheap to schedule and cancel around every
+/// operation.
 private final class Watchdog: Sendable {
     private final class Flag: Sendable {
         let value = Atomic<Bool>(false)
@@ -142,8 +142,7 @@ private final class Watchdog: Sendable {
 
     init(closing connection: PostgresConnection, after timeout: Duration) {
         let flag = self.flag
-        let nanoseconds = timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
-        timer = connection.eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) {
+        timer = connection.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
             flag.value.store(true, ordering: .sequentiallyConsistent)
             connection.close().whenComplete { _ in }
         }

@@ -60,8 +60,7 @@ final class PrimaryConnector: Sendable {
         var configuration = PostgresConnection.Configuration(
             host: host.name, port: host.port, username: settings.username, password: settings.password,
             database: settings.database, tls: tls)
-        let timeout = settings.connectTimeout.components
-        configuration.options.connectTimeout = .nanoseconds(timeout.seconds * 1_000_000_000 + timeout.attoseconds / 1_000_000_000)
+        configuration.options.connectTimeout = TimeAmount(settings.connectTimeout)
         let statementTimeout = settings.statementTimeout.components
         let milliseconds = statementTimeout.seconds * 1_000 + statementTimeout.attoseconds / 1_000_000_000_000_000
         configuration.options.additionalStartupParameters = [

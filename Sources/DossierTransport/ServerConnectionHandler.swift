@@ -112,8 +112,7 @@ final class ServerConnectionHandler<Service: TTRPCService>: ChannelDuplexHandler
                 held.removeFirst()
                 process(event, reservation: reservation, context: context)
             case .waiting(let token):
-                let timer = context.eventLoop.scheduleTask(in: .nanoseconds(Int64(limits.maxAdmissionWait.components.seconds) * 1_000_000_000
-                    + limits.maxAdmissionWait.components.attoseconds / 1_000_000_000)) {
+                let timer = context.eventLoop.scheduleTask(in: TimeAmount(limits.maxAdmissionWait)) {
                     handler.value.admissionTimedOut(token: token)
                 }
                 admissionWait = (token, timer)

@@ -52,8 +52,7 @@ public final class TTRPCServer<Service: TTRPCService>: Sendable {
         self.isRevoked = isRevoked
         self.budget = InflightBudget(
             limit: configuration.limits.maxInflightBytes,
-            maxWait: .nanoseconds(configuration.limits.maxAdmissionWait.components.seconds * 1_000_000_000
-                + configuration.limits.maxAdmissionWait.components.attoseconds / 1_000_000_000))
+            maxWait: TimeAmount(configuration.limits.maxAdmissionWait))
         self.sslContext = try TLSContexts.server(configuration.tls, authorities: authorities, allowTLS12: configuration.allowTLS12)
         self.verifier = ClientCertificateVerifier(roots: authorities.certificates, isRevoked: isRevoked)
     }
