@@ -28,7 +28,7 @@ echo "postgres-test: cluster on 127.0.0.1:$port ($(/usr/lib/postgresql/15/bin/po
 suites="DossierStoreTests|RecordsTests|AccessTests|AccessLogTests|AccessLogChainTests|AccessLogRetentionTests"
 suites+="|DocumentLifecycleTests|DocumentStoriesTests|DocumentUploadTests|PipelinedUploadTests|NotificationsTests"
 suites+="|NotificationPreferencesTests|EmergencyAccessTests|PresenceCodeTests|ExportStoriesTests|RectificationTests|LeakTests"
-suites+="|StatisticsTests|MasterKeyRotationTests|EncryptionAtRestTests|PurgeTests"
+suites+="|StatisticsTests|StatisticsCountsTests|MasterKeyRotationTests|EncryptionAtRestTests|PurgeTests"
 output=$(mktemp)
 for filter in DossierPostgresTests "$suites"; do
   status=0

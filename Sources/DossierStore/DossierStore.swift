@@ -63,6 +63,8 @@ public final class DossierStore: Sendable {
     let locks = StripedLocks()
     /// Refusal-only writes made after the answer, on an engine without RocksDB's deferred fsync.
     let deferredWrites: DeferredWrites
+    /// The statistics rows' sealing key and fold (decision 0010).
+    let statistics: StatisticsLedger
     /// Serializes the purge's blob garbage collection (it switches a family option on and off).
     let purgeCompaction = NSLock()
 
@@ -97,6 +99,13 @@ public final class DossierStore: Sendable {
         }
         executor = BlockingExecutor(threads: configuration.threads, name: "dossier-store")
         deferredWrites = DeferredWrites(counters: counters)
+        statistics = StatisticsLedger(key: keyStore.blindIndex("dossier-derived-secret-v1\u{0}statistics"))
+        do {
+            try openStatistics()
+        } catch {
+            close()
+            throw error
+        }
     }
 
     /// The key store, checked against the data directory: the directory names the key store it
@@ -273,10 +282,8 @@ extension DossierStore: RecordRepository {
                 key, try keys.seal(try RecordCodec.encode(entry, sequence: head, prevHash: headHash, entryHash: entryHash), at: key),
                 in: .accessLog)
             headHash = entryHash
-            if let event = StatisticsEvent(entry) {
-                batch.put(Keys.statisticsEvent(StatisticsMonth(containing: entry.time), event), [UInt8](), in: .meta)
-            }
         }
+        try stageStatistics(try statisticsChanges(of: transaction, loggedEvents: released + transaction.logEntries), in: batch)
         if !transaction.logEntries.isEmpty || !released.isEmpty {
             // In clear: a count and a hash (docs/DATA-MODEL.md), read by every transaction.
             batch.put(Keys.logHead(handle), Keys.encode(head) + headHash, in: .accessLog)

@@ -45,6 +45,11 @@ final class KeyStore: Sendable {
 
     private static let verifierKey: [UInt8] = [UInt8(ascii: "v")]
     private static let indexKeyKey: [UInt8] = [UInt8(ascii: "i")]
+    /// "p" → how many records' keys were destroyed (u64 BE): the statistics compare it with the
+    /// purges their data recorded, to notice data restored from a backup older than the keys.
+    private static let purgeCountKey: [UInt8] = [UInt8(ascii: "p")]
+    /// Serializes the purge count's read-modify-write (purges of different records may overlap).
+    private let purgeCountLock = Mutex(())
     private static func recordKey(_ blinded: [UInt8]) -> [UInt8] { [UInt8(ascii: "r")] + blinded }
     private static func handleKey(_ handle: RecordHandle) -> [UInt8] { [UInt8(ascii: "h")] + handle.bytes }
 
@@ -170,14 +175,24 @@ final class KeyStore: Sendable {
 
     /// Destroys a record's keys (synced): crypto-shredding. Callers hold the record's lock.
     func destroy(_ keys: RecordKeys) throws {
-        let batch = WriteBatch()
-        batch.delete(Self.recordKey(blindIndex(keys.patient.rawValue)), in: family)
-        batch.delete(Self.handleKey(keys.handle), in: family)
-        try database.write(batch, sync: true)
+        try purgeCountLock.withLock { _ in
+            let batch = WriteBatch()
+            batch.delete(Self.recordKey(blindIndex(keys.patient.rawValue)), in: family)
+            batch.delete(Self.handleKey(keys.handle), in: family)
+            batch.put(Self.purgeCountKey, Keys.encode(try purgeCount() + 1), in: family)
+            try database.write(batch, sync: true)
+        }
         cache.withLock { cache in
             cache.byPatient[keys.patient] = nil
             cache.byHandle[keys.handle] = nil
         }
+    }
+
+    /// How many records' keys `destroy` destroyed (0 for key stores of earlier versions).
+    func purgeCount() throws -> UInt64 {
+        guard let bytes = try database.get(Self.purgeCountKey, in: family) else { return 0 }
+        guard let count = Keys.decodeUInt64(bytes) else { throw KeyStoreError("the key store's purge count is unreadable") }
+        return count
     }
 
     /// Every record's handle, in handle order.

@@ -156,24 +156,34 @@ enum Keys {
         contentPrefix(handle, content) + encode(offset)
     }
 
-    /// `meta`: "s" ‖ yyyymm ‖ "/" ‖ event ‖ "/" ‖ 16 random hex digits → empty: one key per
-    /// counted event, unique without naming the record (purge leaves the counts and no trace of
-    /// who), so writers never contend.
-    static func statisticsEvent(_ month: StatisticsMonth, _ event: StatisticsEvent) -> [UInt8] {
-        Array("s\(month.key)/\(event.rawValue)/\(randomSuffix())".utf8)
-    }
+    /// `meta`: "S" → the statistics base, sealed: every counter as of the last fold (decision
+    /// 0010).
+    static let statisticsBase: [UInt8] = [UInt8(ascii: "S")]
 
-    /// `meta`: "s" ‖ yyyymm ‖ "/purged/" ‖ random: one key per purged record.
-    static func purgeEvent(_ month: StatisticsMonth) -> [UInt8] {
-        Array("s\(month.key)/\(StatisticsEvent.purged.rawValue)/\(randomSuffix())".utf8)
-    }
-
-    private static func randomSuffix() -> String {
+    /// `meta`: "t" ‖ minute since 1970 (u64 BE) ‖ 8 random bytes → a statistics delta, sealed
+    /// (its exact time and the counters it changes): unique without naming the record, so
+    /// writers never contend, and ordered by time, so a fold reads only the due ones.
+    static func statisticsDelta(at time: Date) -> [UInt8] {
         var generator = SystemRandomNumberGenerator()
-        return withUnsafeBytes(of: (generator.next() as UInt64).bigEndian) { $0.hex }
+        return statisticsDeltaPrefix + encode(minute(time)) + withUnsafeBytes(of: generator.next() as UInt64) { Array($0) }
     }
 
-    static let statisticsPrefix: [UInt8] = [UInt8(ascii: "s")]
+    static let statisticsDeltaPrefix: [UInt8] = [UInt8(ascii: "t")]
+
+    /// Just past the deltas of `time`'s minute.
+    static func statisticsDeltaBound(after time: Date) -> [UInt8] {
+        let minute = minute(time)
+        return minute == .max ? [UInt8(ascii: "u")] : statisticsDeltaPrefix + encode(minute + 1)
+    }
+
+    private static func minute(_ time: Date) -> UInt64 {
+        let minutes = (time.timeIntervalSince1970 / 60).rounded(.down)
+        return minutes.isFinite ? UInt64(clamping: Int64(exactly: minutes) ?? (minutes < 0 ? 0 : .max)) : 0
+    }
+
+    /// `meta`: "s" ‖ yyyymm ‖ "/" ‖ event ‖ "/" ‖ random → empty: earlier versions' event keys,
+    /// in clear; folded into the statistics base and deleted when a store gets one.
+    static let legacyStatisticsEventPrefix: [UInt8] = [UInt8(ascii: "s")]
 
     /// `meta`: "F" → the data format (2) ‖ the id of the key store holding the records' keys.
     static let format: [UInt8] = [UInt8(ascii: "F")]

@@ -59,7 +59,7 @@ extension DossierStore: PurgeRepository {
                     // handle ‖ 0x00 … (entries) and handle ‖ 0x01 (heads and counters).
                     batch.deleteRange(from: handle.bytes + [0x00], to: handle.bytes + [0x02], in: family)
                 }
-                batch.put(Keys.purgeEvent(StatisticsMonth(containing: Date())), [UInt8](), in: .meta)
+                try stageStatistics(try statisticsChanges(ofPurging: record, settings: settings, keys: keys, at: Date()), in: batch)
                 // Keys first: if the process dies between the two writes, what is left of the
                 // record cannot be opened, and the next purge run's compaction removes it.
                 try keyStore.destroy(keys)

@@ -1,30 +1,240 @@
 public import DossierCore
+import Crypto
 import Foundation
+import Synchronization
 
-/// Statistics by scanning: records with their access settings, document metadata (never
-/// contents), and the per-month event keys. Correct by construction; its cost grows with the
-/// data (see BENCHMARKS.md).
+/// Statistics from maintained counts (decision 0010): every write that changes a figure appends
+/// a sealed, timed delta row in its own batch; a read folds the rows whose time has come into the
+/// base row. A read costs what was written since the last fold, never what is stored.
 extension DossierStore: StatisticsRepository {
     public func countAll(at now: Date) async throws -> StoredCounts {
-        try await run { [self] in
-            var counts = StoredCounts()
-            try countRecords(into: &counts, at: now)
-            try countDocuments(into: &counts)
-            try countEvents(into: &counts)
-            return counts
+        try await run { [self] in StoredCounts(try foldStatistics(at: now)) }
+    }
+}
+
+/// The statistics rows' key and the fold's state, kept by the store.
+final class StatisticsLedger: Sendable {
+    /// Seals the base and the deltas: derived from the key store's index key (never on disk).
+    let key: SymmetricKey
+    /// One fold at a time (it deletes the rows it adds to the base).
+    let fold = Mutex(())
+    /// Deltas staged since the last background fold.
+    private let backlog = Mutex(0)
+    /// A fold runs in the background past this many new deltas.
+    static let backgroundFoldThreshold = 4096
+
+    init(key: [UInt8]) { self.key = SymmetricKey(data: key) }
+
+    /// Counts `rows` new deltas; true when a background fold is due (and resets the count).
+    func noteStaged(_ rows: Int) -> Bool {
+        backlog.withLock { count in
+            count += rows
+            guard count >= Self.backgroundFoldThreshold else { return false }
+            count = 0
+            return true
         }
     }
 
-    private func countRecords(into counts: inout StoredCounts, at now: Date) throws {
+    /// Plaintext of a row: format (1) ‖ time in ms (i64 BE) ‖ per counter: name length (u8) ‖
+    /// name ‖ amount (i64 BE).
+    func seal(_ tally: StatisticsTally, at time: Date, key rowKey: [UInt8]) throws -> [UInt8] {
+        var plain: [UInt8] = [1]
+        plain += Self.encode(Int64(clamping: Int64(exactly: (time.timeIntervalSince1970 * 1000).rounded(.down)) ?? 0))
+        for (counter, amount) in tally.amounts {
+            let name = Array(counter.name.utf8)
+            plain.append(UInt8(name.count))
+            plain += name
+            plain += Self.encode(amount)
+        }
+        return try Sealing.seal(plain, key: key, boundTo: rowKey)
+    }
+
+    func open(_ sealed: [UInt8], key rowKey: [UInt8]) throws -> (time: Date, tally: StatisticsTally) {
+        let plain = try Sealing.open(sealed, key: key, boundTo: rowKey)
+        let corrupt = CorruptValueError(family: Keys.Family.meta + " (statistics)")
+        guard plain.count >= 9, plain[0] == 1 else { throw corrupt }
+        let time = Date(timeIntervalSince1970: Double(Self.decode(plain[1..<9])) / 1000)
+        var tally = StatisticsTally()
+        var index = 9
+        while index < plain.count {
+            let length = Int(plain[index])
+            index += 1
+            guard index + length + 8 <= plain.count,
+                let counter = StatisticsCounter(name: String(decoding: plain[index..<index + length], as: UTF8.self))
+            else { throw corrupt }
+            index += length
+            tally[counter] += Self.decode(plain[index..<index + 8])
+            index += 8
+        }
+        return (time, tally)
+    }
+
+    private static func encode(_ value: Int64) -> [UInt8] { withUnsafeBytes(of: value.bigEndian) { Array($0) } }
+
+    private static func decode(_ bytes: ArraySlice<UInt8>) -> Int64 {
+        Int64(bitPattern: bytes.reduce(0) { ($0 << 8) | UInt64($1) })
+    }
+}
+
+extension DossierStore {
+    /// Stages timed changes of the figures as delta rows of `batch`.
+    func stageStatistics(_ changes: [(time: Date, tally: StatisticsTally)], in batch: StoreBatch) throws {
+        let changes = changes.filter { !$0.tally.isEmpty }
+        guard !changes.isEmpty else { return }
+        for change in changes {
+            let key = Keys.statisticsDelta(at: change.time)
+            batch.put(key, try statistics.seal(change.tally, at: change.time, key: key), in: .meta)
+        }
+        if statistics.noteStaged(changes.count) {
+            Task.detached { [self] in _ = try? await run { [self] in try foldStatistics(at: Date()) } }
+        }
+    }
+
+    /// What a record transaction changes in the figures: its record and settings (from now on,
+    /// expiries included), its documents, the events its log entries report.
+    func statisticsChanges(
+        of transaction: RecordTransaction, loggedEvents entries: [AccessLogEntry]
+    ) throws -> [(time: Date, tally: StatisticsTally)] {
+        let now = transaction.logEntries.first?.time ?? Date()
+        var atNow = StatisticsTally()
+        for entry in entries {
+            if let event = StatisticsEvent(entry) { atNow[.event(StatisticsMonth(containing: entry.time), event)] += 1 }
+        }
+        let changes = transaction.documentChanges
+        if !changes.documents.isEmpty {
+            // Documents past the stored count are this transaction's deposits: nothing to read.
+            let stored = changes.deposited > 0 ? try transaction.storage.documentCount() : .max
+            for document in changes.documents.values {
+                let old = document.depositSequence > stored ? nil : try transaction.storage.document(document.id)
+                atNow += StatisticsContribution.of(document) - StatisticsContribution.of(old)
+            }
+        }
+        var timed: [(time: Date, tally: StatisticsTally)] = []
+        if transaction.updated != nil || transaction.updatedSettings != nil {
+            timed = StatisticsContribution.changes(
+                from: (transaction.current, transaction.settings), to: (transaction.record, transaction.effectiveSettings), at: now)
+        }
+        if let first = timed.first, first.time == now {
+            timed[0].tally += atNow
+        } else {
+            timed.insert((now, atNow), at: 0)
+        }
+        return timed
+    }
+
+    /// What a purge takes away: everything the record and its documents still add, and one
+    /// `purged` event.
+    func statisticsChanges(ofPurging record: Record, settings: RecordAccessSettings, keys: RecordKeys, at now: Date) throws
+        -> [(time: Date, tally: StatisticsTally)]
+    {
+        var timed = StatisticsContribution.changes(from: (record, settings), to: (nil, RecordAccessSettings()), at: now)
+        var atNow = StatisticsTally()
+        atNow[.event(StatisticsMonth(containing: now), .purged)] = 1
+        atNow[.keyStorePurges] = 1
+        try documentStorage(keys).forEachDocument(newestFirst: false, after: nil) { document in
+            atNow -= StatisticsContribution.of(document)
+            return true
+        }
+        if let first = timed.first, first.time == now {
+            timed[0].tally += atNow
+        } else {
+            timed.insert((now, atNow), at: 0)
+        }
+        return timed
+    }
+
+    /// The figures at `now`: the base plus the deltas due by then, which become the new base
+    /// (written with the deletion of exactly those deltas, in one batch).
+    func foldStatistics(at now: Date) throws -> StatisticsTally {
+        try statistics.fold.withLock { _ in
+            guard let sealedBase = try engine.get(Keys.statisticsBase, in: .meta) else {
+                throw CorruptValueError(family: Keys.Family.meta + " (the statistics base is missing)")
+            }
+            var base = try statistics.open(sealedBase, key: Keys.statisticsBase).tally
+            let batch = StoreBatch()
+            try engine.scan(.meta, from: Keys.statisticsDeltaPrefix, to: Keys.statisticsDeltaBound(after: now), reverse: false) { entry in
+                let delta = try statistics.open(entry.value, key: entry.key)
+                guard delta.time <= now else { return true }
+                base += delta.tally
+                batch.delete(entry.key, in: .meta)
+                return true
+            }
+            if !batch.isEmpty {
+                batch.put(Keys.statisticsBase, try statistics.seal(base, at: now, key: Keys.statisticsBase), in: .meta)
+                try engine.write(batch, durability: .durable)
+            }
+            return base
+        }
+    }
+
+    /// Checks the statistics at open, and counts them by the scan when they cannot be trusted:
+    /// a store without a base (new, or written by an earlier version: its clear event keys are
+    /// folded in and deleted), or whose base recorded fewer purges than the key store destroyed
+    /// (data restored from a backup taken before a purge, or a purge interrupted between its two
+    /// writes). The scan gives the figures now and their later changes by themselves; the events
+    /// per month, which no scan can recount, are kept, with the purges the data missed.
+    func openStatistics() throws {
+        let now = Date()
+        let purges = try keyStore.purgeCount()
+        let batch = StoreBatch()
+        var events = StatisticsTally()
+        if try engine.get(Keys.statisticsBase, in: .meta) != nil {
+            let folded = try foldStatistics(at: now)
+            guard UInt64(clamping: folded[.keyStorePurges]) != purges else { return }
+            for (counter, amount) in folded.amounts {
+                if case .event = counter { events[counter] = amount }
+            }
+            events[.event(StatisticsMonth(containing: now), .purged)] += max(0, Int64(clamping: purges) - folded[.keyStorePurges])
+            try engine.scan(prefix: Keys.statisticsDeltaPrefix, in: .meta) { entry in
+                batch.delete(entry.key, in: .meta)
+                return true
+            }
+        }
+        events[.keyStorePurges] = Int64(clamping: purges)
+        var base = events
+        for change in try recountStatistics(at: now, legacyEventKeys: { batch.delete($0, in: .meta) }) {
+            if change.time == now {
+                base += change.tally
+            } else {
+                let key = Keys.statisticsDelta(at: change.time)
+                batch.put(key, try statistics.seal(change.tally, at: change.time, key: key), in: .meta)
+            }
+        }
+        batch.put(Keys.statisticsBase, try statistics.seal(base, at: now, key: Keys.statisticsBase), in: .meta)
+        try engine.write(batch, durability: .durable)
+    }
+
+    /// The figures by scanning everything (records with their settings, document metadata, the
+    /// earlier versions' event keys): at `now`, then each later change by itself. Used once per
+    /// store, and by the tests as the oracle of the maintained counts.
+    func recountStatistics(
+        at now: Date, legacyEventKeys: ([UInt8]) -> Void = { _ in }
+    ) throws -> [(time: Date, tally: StatisticsTally)] {
+        var atNow = StatisticsTally()
+        var later: [Date: StatisticsTally] = [:]
         for (keys, record) in try allRecords() {
             let settings = try AccessSettingsCodec.load(keys, from: engine)
-            counts.add(record: record, settings: settings, at: now)
+            for change in StatisticsContribution.changes(from: (nil, RecordAccessSettings()), to: (record, settings), at: now) {
+                if change.time == now { atNow += change.tally } else { later[change.time, default: StatisticsTally()] += change.tally }
+            }
         }
+        try countDocuments { atNow += StatisticsContribution.of($0) }
+        try engine.scan(prefix: Keys.legacyStatisticsEventPrefix, in: .meta) { entry in
+            let text = String(decoding: entry.key.dropFirst(), as: UTF8.self)
+            let parts = text.split(separator: "/", maxSplits: 2)
+            guard parts.count == 3, let month = StatisticsMonth(key: String(parts[0])),
+                let event = StatisticsEvent(rawValue: String(parts[1]))
+            else { throw CorruptValueError(family: Keys.Family.meta) }
+            atNow[.event(month, event)] += 1
+            legacyEventKeys(entry.key)
+            return true
+        }
+        return [(now, atNow)] + later.sorted { $0.key < $1.key }.map { (time: $0.key, tally: $0.value) }
     }
 
     /// Document entries are `handle ‖ 0x00 ‖ "D" ‖ id`, sealed with the record's data key;
     /// other keys of the family are skipped, and so are records without keys.
-    private func countDocuments(into counts: inout StoredCounts) throws {
+    private func countDocuments(_ body: (Document) -> Void) throws {
         var current: (handle: RecordHandle, keys: RecordKeys?)? = nil
         try engine.scan(prefix: [0x01], in: .documents) { entry in
             let key = entry.key
@@ -34,20 +244,7 @@ extension DossierStore: StatisticsRepository {
             else { return true }
             if current?.handle != handle { current = (handle, try keyStore.keys(for: handle)) }
             guard let keys = current?.keys else { return true }
-            counts.add(document: try DocumentCodec.decodeDocument(try keys.open(entry.value, at: key)))
-            return true
-        }
-    }
-
-    private func countEvents(into counts: inout StoredCounts) throws {
-        try engine.scan(prefix: Keys.statisticsPrefix, in: .meta) { entry in
-            let key = entry.key
-            let text = String(decoding: key.prefix(while: { $0 != 0x00 }).dropFirst(), as: UTF8.self)
-            let parts = text.split(separator: "/", maxSplits: 2)
-            guard parts.count == 3, let month = StatisticsMonth(key: String(parts[0])),
-                let event = StatisticsEvent(rawValue: String(parts[1]))
-            else { throw CorruptValueError(family: Keys.Family.meta) }
-            counts.eventsByMonth[month, default: [:]][event, default: 0] += 1
+            body(try DocumentCodec.decodeDocument(try keys.open(entry.value, at: key)))
             return true
         }
     }

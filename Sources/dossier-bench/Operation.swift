@@ -18,12 +18,13 @@ enum Operation: String, CaseIterable, Sendable {
     case find
     case overview
     case listLog = "list-log"
+    case statistics
 
     /// The development certificate it calls with (certs/dev).
     var role: String {
         switch self {
         case .getRecord, .listLog: "patient-alice"
-        case .openRecord: "operator-helpdesk"
+        case .openRecord, .statistics: "operator-helpdesk"
         default: "professional-gp"
         }
     }
@@ -46,7 +47,7 @@ enum Operation: String, CaseIterable, Sendable {
     /// Works on the worker's own record (prepared before the measurement).
     var usesWorkerRecord: Bool {
         switch self {
-        case .health, .openRecord, .getRecord, .listLog: false
+        case .health, .openRecord, .getRecord, .listLog, .statistics: false
         default: true
         }
     }
@@ -64,6 +65,7 @@ enum Operation: String, CaseIterable, Sendable {
         case .find: "FindDocuments, first page of 20, logged durably"
         case .overview: "GetRecordOverview (counts per class, timeline page of 20), logged durably"
         case .listLog: "ListAccessLog, first page of 20, by the patient of the one hot record (only patients and delegates read a log; reading it is logged)"
+        case .statistics: "GetStatistics by an operator: every figure now and 12 monthly buckets (its cost is what it reads)"
         }
     }
 }
@@ -223,6 +225,8 @@ enum Calls {
                 $0.patientID = hotPatient
                 $0.pageSize = 20
             })
+        case .statistics:
+            _ = try await client.statistics.getStatistics(.init())
         }
     }
 }
