@@ -8,11 +8,22 @@ import PostgresNIO
 /// misread.
 enum Migrations {
     /// The newest version this code knows.
-    static let latest = 1
+    static let latest = 2
 
     /// Statement lists, version 1 first (`latest` of them). Append; never edit one that shipped.
     static func all(schema: String) -> [[String]] {
-        [version1(schema: schema)]
+        [version1(schema: schema), version2(schema: schema)]
+    }
+
+    /// The writer epoch (WriterClaim): one row, raised by each dossierd that takes the schema's
+    /// writer lock, read by every write transaction.
+    private static func version2(schema: String) -> [String] {
+        ["""
+        CREATE TABLE "\(schema)".dossier_writer (
+            id int PRIMARY KEY CHECK (id = 1),
+            epoch bigint NOT NULL,
+            taken_at timestamptz NOT NULL DEFAULT now())
+        """]
     }
 
     /// One table per family. `shard` is the record's handle for a record's rows, empty for

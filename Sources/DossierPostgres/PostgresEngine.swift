@@ -20,8 +20,8 @@ public final class PostgresEngine: StoreEngine {
     public let settings: PostgresSettings
 
     private let pool: ConnectionPool
-    /// The session holding the schema's writer lock (`exclusive`), for as long as the engine.
-    private let writerSession: PostgresConnection?
+    /// The schema's writer lock and epoch (`exclusive`), for as long as the engine.
+    private let writer: WriterClaim?
     private let tables: [StoreFamily: FamilyTable]
     private let logger: Logger
 
@@ -35,10 +35,10 @@ public final class PostgresEngine: StoreEngine {
     /// - Parameters:
     ///   - migrate: apply missing migrations first (as `dossierd migrate` does); otherwise a
     ///     database without the tables, or at an older version, is refused.
-    ///   - exclusive: take the schema's writer lock (a session advisory lock, held until
-    ///     `close()`), and refuse to open when another engine holds it: two servers writing one
-    ///     schema, each with its own record locks, would fork a record's hash chain. Checked
-    ///     at start (after a failover the new primary holds no lock until the next start).
+    ///   - exclusive: take the schema's writer lock and epoch (WriterClaim: the lock held until
+    ///     `close()` and taken again when its session is lost, the epoch checked by every
+    ///     write), and refuse to open when another engine holds the lock: two servers writing
+    ///     one schema, each with its own record locks, would fork a record's hash chain.
     ///   - logger: for postgres-nio; never below `.info`, where it would log statements.
     public init(
         settings: PostgresSettings, migrate: Bool = false, exclusive: Bool = false,
@@ -66,27 +66,10 @@ public final class PostgresEngine: StoreEngine {
                     throw PostgresEngineError("the PostgreSQL schema \(schema) is at migration \(version), this dossierd needs \(Migrations.latest): run dossierd migrate")
                 }
             }
-            writerSession = exclusive ? try Self.takeWriterLock(connector: connector, schema: schema, logger: logger) : nil
+            writer = exclusive ? try WriterClaim(connector: connector, schema: schema, logger: logger) : nil
         } catch {
             pool.close()
             throw error
-        }
-    }
-
-    /// A session of its own holding `pg_try_advisory_lock` on the schema's writer key.
-    private static func takeWriterLock(connector: PrimaryConnector, schema: String, logger: Logger) throws -> PostgresConnection {
-        let key = Migrations.lockKey(schema: "writer:" + schema)
-        return try Blocking.run {
-            let session = try await connector.connect()
-            var binds = PostgresBindings()
-            binds.append(key)
-            let rows = try await session.query(PostgresQuery(unsafeSQL: "SELECT pg_try_advisory_lock($1)", binds: binds), logger: logger).collect()
-            guard try rows.first?.decode(Bool.self) == true else {
-                try? await session.close()
-                throw PostgresEngineError(
-                    "another dossierd is serving the PostgreSQL schema \(schema) (it holds the schema's writer lock): one server per schema")
-            }
-            return session
         }
     }
 
@@ -161,14 +144,21 @@ public final class PostgresEngine: StoreEngine {
         let statements = Self.statements(for: batch.operations, tables: tables)
         guard !statements.isEmpty else { return }
         let logger = self.logger
-        try pool.with("a write") { connection in
-            // One statement is atomic on its own: no BEGIN/COMMIT round trips.
-            if statements.count == 1, durability == .durable {
+        let writer = self.writer
+        if let fenced = writer?.fencedReason { throw StoreUnavailableError(fenced) }
+        let refusal: String? = try pool.with("a write") { connection in
+            // One statement is atomic on its own: no BEGIN/COMMIT round trips (unless the
+            // writer epoch must be checked first, in the same transaction).
+            if statements.count == 1, durability == .durable, writer == nil {
                 try await connection.query(statements[0], logger: logger)
-                return
+                return nil
             }
             try await connection.query("BEGIN", logger: logger)
             do {
+                if let writer, let fenced = try await writer.verify(on: connection) {
+                    try await connection.query("ROLLBACK", logger: logger)
+                    return fenced
+                }
                 if durability == .visible {
                     try await connection.query("SET LOCAL synchronous_commit = off", logger: logger)
                 }
@@ -186,7 +176,9 @@ public final class PostgresEngine: StoreEngine {
             }
             // Not inside the do: a COMMIT that fails leaves nothing to roll back.
             try await connection.query("COMMIT", logger: logger)
+            return nil
         }
+        if let refusal { throw StoreUnavailableError(refusal) }
     }
 
     /// For `dossierd config check`: where the engine writes and what the server promises.
@@ -220,9 +212,7 @@ public final class PostgresEngine: StoreEngine {
 
     public func close() {
         pool.close()
-        if let writerSession {
-            try? Blocking.run { try await writerSession.close() }  // releases the writer lock
-        }
+        writer?.close()  // releases the writer lock
     }
 
     /// postgres-nio logs statements below `.info`; statements carry keys and values.
@@ -307,6 +297,16 @@ extension PostgresEngine {
         try pool.with("a statement") { connection in
             try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
             return ()
+        }
+    }
+
+    /// Runs a query that takes no binds and returns one integer: for tests.
+    func integer(_ sql: String) throws -> Int {
+        let logger = self.logger
+        return try pool.with("a statement") { connection in
+            let rows = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger).collect()
+            guard let row = rows.first else { throw PostgresEngineError("no row") }
+            return try row.decode(Int.self)
         }
     }
 }

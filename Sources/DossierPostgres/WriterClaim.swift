@@ -1,0 +1,157 @@
+import Dispatch
+import Foundation
+import Logging
+import PostgresNIO
+import Synchronization
+
+/// One dossierd writes to a schema (decision 0009): two, each with its own record locks, would
+/// fork a record's hash chain. The claim has two parts:
+///
+/// - **The writer lock**, a session advisory lock on a session of its own: a second dossierd
+///   is refused at start while it is held. A session can be lost (a network cut, a failover to
+///   a standby that holds no lock), so the claim checks it every `heartbeat` and takes the lock
+///   again on a new session, on whichever host is the primary now.
+/// - **The writer epoch**, `dossier_writer.epoch`, raised by each dossierd that takes the lock.
+///   Every write transaction first reads it `FOR SHARE` and goes on only if it is still this
+///   claim's: a dossierd that took over while this one had lost its lock fences it at once (its
+///   raise waits for the transactions reading the old epoch, and every later one sees the new
+///   epoch). A fenced engine refuses every write UNAVAILABLE until it is restarted, which the
+///   running writer's lock then refuses.
+final class WriterClaim: Sendable {
+    let epoch: Int64
+    private let schema: String
+    private let lockKey: Int64
+    private let session: Mutex<PostgresConnection?>
+    private let fencedBy = Mutex<Int64?>(nil)
+    /// Signalled by `close()` to end the heartbeat thread.
+    private let stopping = DispatchSemaphore(value: 0)
+    private let logger: Logger
+    static let heartbeat: TimeInterval = 2
+    /// How long the lock's session has to answer a heartbeat.
+    static let answerWithin: Duration = .seconds(5)
+
+    /// Takes the schema's writer lock and raises the epoch; fails when another engine holds it.
+    init(connector: PrimaryConnector, schema: String, logger: Logger) throws {
+        self.schema = schema
+        self.logger = logger
+        let lockKey = Migrations.lockKey(schema: "writer:" + schema)
+        self.lockKey = lockKey
+        let table = Self.table(schema)
+        let (session, epoch) = try Blocking.run { () async throws -> (PostgresConnection, Int64) in
+            let session = try await connector.connect()
+            do {
+                guard try await Self.tryLock(lockKey, on: session, logger: logger) else {
+                    throw PostgresEngineError(
+                        "another dossierd is serving the PostgreSQL schema \(schema) (it holds the schema's writer lock): one server per schema")
+                }
+                let rows = try await session.query(PostgresQuery(unsafeSQL: """
+                    INSERT INTO \(table) (id, epoch) VALUES (1, 1)
+                    ON CONFLICT (id) DO UPDATE SET epoch = \(table).epoch + 1, taken_at = now()
+                    RETURNING epoch
+                    """), logger: logger).collect()
+                guard let epoch = try rows.first?.decode(Int64.self) else { throw PostgresEngineError("PostgreSQL returned no writer epoch") }
+                return (session, epoch)
+            } catch {
+                try? await session.close()
+                throw error
+            }
+        }
+        self.epoch = epoch
+        self.session = Mutex(session)
+        // A thread of its own: the heartbeat must not depend on a free thread of the Swift
+        // concurrency pool, which blocking callers may hold.
+        let thread = Thread { [self] in
+            var warned = false
+            while stopping.wait(timeout: .now() + Self.heartbeat) == .timedOut {
+                beat(connector: connector, warned: &warned)
+            }
+        }
+        thread.name = "dossier-postgres-writer"
+        thread.start()
+    }
+
+    /// Why writes are refused, once another dossierd took the schema over.
+    var fencedReason: String? {
+        fencedBy.withLock { newer in
+            newer.map {
+                "another dossierd took over the writes of the PostgreSQL schema \(schema) (writer epoch \($0), this server's \(epoch)): this server no longer writes; stop it"
+            }
+        }
+    }
+
+    /// Inside a write transaction, before its statements: nil when this claim still holds the
+    /// epoch (kept shared until the commit), else why not.
+    func verify(on connection: PostgresConnection) async throws -> String? {
+        let rows = try await connection.query(
+            PostgresQuery(unsafeSQL: "SELECT epoch FROM \(Self.table(schema)) WHERE id = 1 FOR SHARE"), logger: logger
+        ).collect()
+        let current = try rows.first?.decode(Int64.self) ?? 0
+        guard current != epoch else { return nil }
+        let first = fencedBy.withLock { newer in
+            defer { newer = current }
+            return newer == nil
+        }
+        if first { logger.error("\(fencedReason ?? "")") }
+        return fencedReason
+    }
+
+    func close() {
+        stopping.signal()
+        let held = session.withLock { session in
+            defer { session = nil }
+            return session
+        }
+        if let held { try? Blocking.run { try await held.close() } }  // releases the writer lock
+    }
+
+    /// One heartbeat: the lock's session still answers, or the lock is taken again on a new
+    /// one. While it cannot be (PostgreSQL unreachable, or the old session not yet ended on the
+    /// server), writes go on under the epoch check.
+    private func beat(connector: PrimaryConnector, warned: inout Bool) {
+        guard fencedBy.withLock({ $0 == nil }), let current = session.withLock({ $0 }) else { return }
+        let logger = self.logger
+        let lockKey = self.lockKey
+        // A session the server ended may never answer (nor fail) a query: bounded by a timer
+        // that closes it.
+        let alive = !current.isClosed && (try? Blocking.run {
+            let timer = current.eventLoop.scheduleTask(in: TimeAmount(Self.answerWithin)) { current.close().whenComplete { _ in } }
+            defer { timer.cancel() }
+            _ = try await current.query("SELECT 1", logger: logger)
+            return true
+        }) == true
+        if alive { return }
+        let retaken = try? Blocking.run { () async throws -> PostgresConnection? in
+            try? await current.close()
+            let fresh = try await connector.connect()
+            guard try await Self.tryLock(lockKey, on: fresh, logger: logger) else {
+                try? await fresh.close()
+                return nil
+            }
+            return fresh
+        }
+        guard let fresh = retaken else {
+            if !warned {
+                logger.warning("lost the PostgreSQL writer lock of schema \(schema) and cannot take it again yet; writes go on while the writer epoch is this server's")
+                warned = true
+            }
+            return
+        }
+        let kept = session.withLock { session -> Bool in
+            guard session != nil else { return false }  // closed meanwhile
+            session = fresh
+            return true
+        }
+        if !kept { try? Blocking.run { try await fresh.close() } }
+        if warned { logger.notice("the PostgreSQL writer lock of schema \(schema) is held again") }
+        warned = false
+    }
+
+    private static func tryLock(_ key: Int64, on session: PostgresConnection, logger: Logger) async throws -> Bool {
+        var binds = PostgresBindings()
+        binds.append(key)
+        let rows = try await session.query(PostgresQuery(unsafeSQL: "SELECT pg_try_advisory_lock($1)", binds: binds), logger: logger).collect()
+        return try rows.first?.decode(Bool.self) == true
+    }
+
+    static func table(_ schema: String) -> String { "\"\(schema)\".dossier_writer" }
+}
