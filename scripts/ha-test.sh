@@ -10,7 +10,8 @@
 #   scripts/ha-test.sh [BIN_DIR] [short|long]     (short: 1 failover, make test; long: 3, make ha-test)
 #   HA_KEEP=1 keeps the work directory (server and PostgreSQL logs, answers) of a failed run.
 #
-# Run as root (PostgreSQL runs as the system user dossier-pg, as in scripts/postgres-cluster.sh).
+# Run as root (PostgreSQL runs as the system user dossier-pg, as in scripts/postgres-cluster.sh;
+# dossierd and the CLI as uid 65534 with no capabilities, as ops run them: scripts/unprivileged-test.sh).
 # Prints "ha-test: F failovers, A acknowledged writes, L lost, U s unavailable (max), log VERIFIED".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -79,8 +80,21 @@ make_synchronous 0 1
 hosts="127.0.0.1:$(pg_port 0)"
 for n in $(seq 1 "$rounds"); do hosts+=",127.0.0.1:$(pg_port "$n")"; done
 url="postgres://dossier@$hosts/dossier_test?sslmode=disable&connect_timeout=2"
+# dossierd and the CLI as an unprivileged user: binaries, certificates and keys its own (0600),
+# in the work directory (the checkout may sit where only root can enter).
+uid=${UNPRIVILEGED_UID:-65534}
+as_user=(setpriv --reuid="$uid" --regid="$uid" --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs)
+install -d -m 0755 "$work/bin"
+install -m 0755 "$bin/dossierd" "$bin/dossier" "$work/bin/"
+bin=$work/bin
+install -d -m 0700 "$work/certs" "$work/keys"
+cp "$certs"/*.pem "$certs"/*.key "$work/certs/"
+certs=$work/certs
 bash scripts/dev-keys.sh "$work/keys" >/dev/null
-"$bin/dossierd" --port "$port" --metrics-port 0 --data-dir "$work/data" --key-store "$work/keystore" \
+chmod 0600 "$certs"/* "$work/keys"/*
+chown -R "$uid:$uid" "$certs" "$work/keys"
+install -d -m 0700 -o "$uid" -g "$uid" "$work/data" "$work/keystore"
+"${as_user[@]}" "$bin/dossierd" --port "$port" --metrics-port 0 --data-dir "$work/data" --key-store "$work/keystore" \
   --master-key "$work/keys/master.key" --log-signing-key "$work/keys/log-signing.key" --cert "$certs/server.pem" --key "$certs/server.key" \
   --client-ca "$certs/ca.pem" --log-level "${HA_LOG_LEVEL:-warning}" --storage postgres --postgres-url "$url" --postgres-migrate --postgres-pool-size 8 \
   >>"$work/server.log" 2>&1 &
@@ -89,13 +103,14 @@ server_pid=$!
 as() {
   local who=$1; shift
   DOSSIER_SERVER=127.0.0.1:$port DOSSIER_CA=$certs/ca.pem DOSSIER_CERT=$certs/$who.pem DOSSIER_KEY=$certs/$who.key \
-    "$bin/dossier" "$@" --timeout "${CALL_TIMEOUT:-5}"
+    "${as_user[@]}" "$bin/dossier" "$@" --timeout "${CALL_TIMEOUT:-5}"
 }
 for _ in $(seq 1 150); do as operator-helpdesk health >/dev/null 2>&1 && break; sleep 0.1; done
 as operator-helpdesk health >/dev/null 2>&1 || fail "dossierd did not start"
 as operator-helpdesk record open $patient --skip-objection-period >/dev/null
 as patient-alice access grant $patient gp-1001 --extended --write >/dev/null
 head -c 20000 /dev/urandom >"$work/content.bin"
+chmod 0644 "$work/content.bin"  # read by the CLI as the unprivileged user
 : >"$work/acked"
 : >"$work/answers"
 
