@@ -6,9 +6,25 @@ public struct StatisticsMonth: Sendable, Hashable, Comparable {
 
     public init(index: Int) { self.index = index }
 
+    /// The UTC month of `date`, by integer arithmetic on the days since 1970 (H. Hinnant's
+    /// civil-from-days): every write that changes a figure names a month, and Calendar costs
+    /// microseconds.
     public init(containing date: Date) {
-        let components = Self.calendar.dateComponents([.year, .month], from: date)
-        index = components.year! * 12 + components.month! - 1
+        let seconds = date.timeIntervalSince1970
+        guard seconds.isFinite, abs(seconds) < 1e15 else {
+            let components = Self.calendar.dateComponents([.year, .month], from: date)
+            index = (components.year ?? 1970) * 12 + (components.month ?? 1) - 1
+            return
+        }
+        let days = Int((seconds / 86_400).rounded(.down)) + 719_468
+        let era = (days >= 0 ? days : days - 146_096) / 146_097
+        let dayOfEra = days - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let shiftedMonth = (5 * dayOfYear + 2) / 153
+        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        index = year * 12 + month - 1
     }
 
     public var start: Date {
@@ -18,7 +34,11 @@ public struct StatisticsMonth: Sendable, Hashable, Comparable {
     public var next: StatisticsMonth { StatisticsMonth(index: index + 1) }
 
     /// "yyyymm", for storage keys.
-    public var key: String { String(format: "%04d%02d", index / 12, index % 12 + 1) }
+    public var key: String {
+        let year = String(index / 12)
+        let month = index % 12 + 1
+        return String(repeating: "0", count: max(0, 4 - year.count)) + year + (month < 10 ? "0" : "") + String(month)
+    }
 
     public init?(key: String) {
         guard key.count == 6, let value = Int(key) else { return nil }
