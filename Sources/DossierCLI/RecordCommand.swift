@@ -32,7 +32,7 @@ struct RecordCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "open-bulk",
             abstract: "Open records in bulk, opt-out (operator).",
-            discussion: "FILE holds one entry per line: PATIENT_ID or PATIENT_ID,REFERRING_PHYSICIAN_ID. '-' reads standard input. Sent in calls of 1,000.")
+            discussion: "FILE holds one entry per line: PATIENT_ID or PATIENT_ID,REFERRING_PHYSICIAN_ID. '-' reads standard input. Sent in calls of 1,000. Exits 1 when the server rejected any entry (the others are opened; each rejected line is printed with its reason).")
         @OptionGroup var connection: ConnectionOptions
         @Argument(help: "File of patient ids, or - for standard input.") var file: String
 
@@ -67,11 +67,18 @@ struct RecordCommand: AsyncParsableCommand {
                     }
                 }
             }
-            if connection.json { return try Output.json(total) }
-            Output.table([
-                ("opened", "\(total.opened)"), ("already existing", "\(total.alreadyExisting)"),
-                ("rejected", "\(total.rejected)"),
-            ])
+            if connection.json {
+                try Output.json(total)
+            } else {
+                Output.table([
+                    ("opened", "\(total.opened)"), ("already existing", "\(total.alreadyExisting)"),
+                    ("rejected", "\(total.rejected)"),
+                ])
+            }
+            // The others are opened; a script must still see that some entries were not.
+            if total.rejected > 0 {
+                throw CLIFailure(ExitStatus.refused, "\(total.rejected) of \(entries.count) entries rejected by the server")
+            }
         }
 
         static let callSize = 1000

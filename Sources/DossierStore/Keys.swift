@@ -170,6 +170,11 @@ enum Keys {
 
     static let statisticsDeltaPrefix: [UInt8] = [UInt8(ascii: "t")]
 
+    /// The first delta key of `time`'s minute.
+    static func statisticsDeltaStart(at time: Date) -> [UInt8] {
+        statisticsDeltaPrefix + encode(minute(time))
+    }
+
     /// Just past the deltas of `time`'s minute.
     static func statisticsDeltaBound(after time: Date) -> [UInt8] {
         let minute = minute(time)

@@ -22,6 +22,21 @@ final class StatisticsLedger: Sendable {
     private let backlog = Mutex(0)
     /// A fold runs in the background past this many new deltas.
     static let backgroundFoldThreshold = 4096
+    /// How long before the last fold a fold starts reading: far more than any transaction takes
+    /// between taking its time and committing.
+    static let lateCommitMargin: TimeInterval = 600
+    /// Folds since the last one that read every delta.
+    private let foldsSinceFullScan = Mutex(0)
+
+    /// Counts a fold; true when this one should read from the first delta (every 64th).
+    func noteFold() -> Bool {
+        foldsSinceFullScan.withLock { count in
+            count += 1
+            guard count >= 64 else { return false }
+            count = 0
+            return true
+        }
+    }
 
     init(key: [UInt8]) { self.key = SymmetricKey(data: key) }
 
@@ -145,22 +160,34 @@ extension DossierStore {
 
     /// The figures at `now`: the base plus the deltas due by then, which become the new base
     /// (written with the deletion of exactly those deltas, in one batch).
-    func foldStatistics(at now: Date) throws -> StatisticsTally {
+    ///
+    /// The deltas read start `lateCommitMargin` before the last fold, not at the first key:
+    /// folded deltas leave tombstones that a scan from the start would step over, again and
+    /// again, until compaction. A delta can only land behind the last fold if its transaction
+    /// committed long after it took its time; every 64th fold, and the one at open, reads from
+    /// the start all the same, so that even one behind a stepped-back clock is counted.
+    func foldStatistics(at now: Date, fromStart: Bool = false) throws -> StatisticsTally {
         try statistics.fold.withLock { _ in
             guard let sealedBase = try engine.get(Keys.statisticsBase, in: .meta) else {
                 throw CorruptValueError(family: Keys.Family.meta + " (the statistics base is missing)")
             }
-            var base = try statistics.open(sealedBase, key: Keys.statisticsBase).tally
+            let opened = try statistics.open(sealedBase, key: Keys.statisticsBase)
+            var base = opened.tally
+            let lower = fromStart || statistics.noteFold()
+                ? Keys.statisticsDeltaPrefix : Keys.statisticsDeltaStart(at: opened.time - StatisticsLedger.lateCommitMargin)
+            let upper = Keys.statisticsDeltaBound(after: now)
             let batch = StoreBatch()
-            try engine.scan(.meta, from: Keys.statisticsDeltaPrefix, to: Keys.statisticsDeltaBound(after: now), reverse: false) { entry in
-                let delta = try statistics.open(entry.value, key: entry.key)
-                guard delta.time <= now else { return true }
-                base += delta.tally
-                batch.delete(entry.key, in: .meta)
-                return true
+            if lower.lexicographicallyPrecedes(upper) {
+                try engine.scan(.meta, from: lower, to: upper, reverse: false) { entry in
+                    let delta = try statistics.open(entry.value, key: entry.key)
+                    guard delta.time <= now else { return true }
+                    base += delta.tally
+                    batch.delete(entry.key, in: .meta)
+                    return true
+                }
             }
             if !batch.isEmpty {
-                batch.put(Keys.statisticsBase, try statistics.seal(base, at: now, key: Keys.statisticsBase), in: .meta)
+                batch.put(Keys.statisticsBase, try statistics.seal(base, at: max(now, opened.time), key: Keys.statisticsBase), in: .meta)
                 try engine.write(batch, durability: .durable)
             }
             return base
@@ -179,7 +206,7 @@ extension DossierStore {
         let batch = StoreBatch()
         var events = StatisticsTally()
         if try engine.get(Keys.statisticsBase, in: .meta) != nil {
-            let folded = try foldStatistics(at: now)
+            let folded = try foldStatistics(at: now, fromStart: true)
             guard UInt64(clamping: folded[.keyStorePurges]) != purges else { return }
             for (counter, amount) in folded.amounts {
                 if case .event = counter { events[counter] = amount }

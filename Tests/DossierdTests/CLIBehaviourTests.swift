@@ -188,11 +188,15 @@ import Testing
         try await Cast.with { cast in
             let file = "# patients of the practice\n1990020254321\n\nnot a patient id!\n2001030398765\n   \nalso/bad\n"
             let outcome = try await cast.run(["record", "open-bulk", "-"], as: cast.helpdesk, stdin: Data(file.utf8))
-            #expect(outcome.status == 0, "\(outcome.stderr)")
+            // Two rejected: exit 1, after the others were opened and every rejection printed.
+            #expect(outcome.status == 1 && outcome.stderr.contains("2 of 4 entries rejected"), "\(outcome.stderr)")
             let rejected = outcome.text.split(separator: "\n").filter { $0.hasPrefix("rejected line") }
             #expect(rejected.count == 2)
             #expect(rejected.first?.hasPrefix("rejected line 4:") == true, "\(outcome.text)")
             #expect(rejected.last?.hasPrefix("rejected line 7:") == true, "\(outcome.text)")
+            #expect(outcome.text.contains("opened") && outcome.text.contains("2"), "\(outcome.text)")
+            let clean = try await cast.run(["record", "open-bulk", "-"], as: cast.helpdesk, stdin: Data("1970040412345\n".utf8))
+            #expect(clean.status == 0, "\(clean.stderr)")
         }
     }
 
