@@ -16,14 +16,33 @@ enum Migrations {
     }
 
     /// The writer epoch (WriterClaim): one row, raised by each dossierd that takes the schema's
-    /// writer lock, read by every write transaction.
+    /// writer lock, and the check every write makes of it (in the write's own statement or
+    /// transaction): the row read `FOR SHARE` (a newer writer's raise waits for the writes that
+    /// read the old epoch), SQLSTATE DW001 when it is not the caller's.
     private static func version2(schema: String) -> [String] {
-        ["""
-        CREATE TABLE "\(schema)".dossier_writer (
-            id int PRIMARY KEY CHECK (id = 1),
-            epoch bigint NOT NULL,
-            taken_at timestamptz NOT NULL DEFAULT now())
-        """]
+        [
+            """
+            CREATE TABLE "\(schema)".dossier_writer (
+                id int PRIMARY KEY CHECK (id = 1),
+                epoch bigint NOT NULL,
+                taken_at timestamptz NOT NULL DEFAULT now())
+            """,
+            """
+            CREATE FUNCTION "\(schema)".dossier_writer_check(expected bigint) RETURNS boolean
+            LANGUAGE plpgsql AS $check$
+            DECLARE
+                current_epoch bigint;
+            BEGIN
+                SELECT epoch INTO current_epoch FROM "\(schema)".dossier_writer WHERE id = 1 FOR SHARE;
+                IF current_epoch IS DISTINCT FROM expected THEN
+                    RAISE EXCEPTION 'another dossierd took over the writes of this schema (writer epoch %, this server''s %)',
+                        current_epoch, expected USING ERRCODE = 'DW001';
+                END IF;
+                RETURN true;
+            END
+            $check$
+            """,
+        ]
     }
 
     /// One table per family. `shard` is the record's handle for a record's rows, empty for

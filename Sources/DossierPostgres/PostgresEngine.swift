@@ -141,44 +141,52 @@ public final class PostgresEngine: StoreEngine {
     }
 
     public func write(_ batch: StoreBatch, durability: StoreDurability) throws {
-        let statements = Self.statements(for: batch.operations, tables: tables)
-        guard !statements.isEmpty else { return }
         let logger = self.logger
         let writer = self.writer
         if let fenced = writer?.fencedReason { throw StoreUnavailableError(fenced) }
-        let refusal: String? = try pool.with("a write") { connection in
-            // One statement is atomic on its own: no BEGIN/COMMIT round trips (unless the
-            // writer epoch must be checked first, in the same transaction).
-            if statements.count == 1, durability == .durable, writer == nil {
-                try await connection.query(statements[0], logger: logger)
-                return nil
+        let check = writer.map { (function: $0.checkFunction, epoch: $0.epoch) }
+        do {
+            // Most batches: one statement, atomic on its own (no BEGIN/COMMIT round trips).
+            if durability == .durable, let statement = FamilyTable.oneStatement(for: batch.operations, tables: tables, check: check) {
+                try pool.with("a write") { connection in
+                    // Its one row read to the end: an error (a constraint, the writer check)
+                    // comes with the rows, and would be lost with them.
+                    _ = try await connection.query(statement, logger: logger).collect()
+                }
+                return
             }
-            try await connection.query("BEGIN", logger: logger)
-            do {
-                if let writer, let fenced = try await writer.verify(on: connection) {
-                    try await connection.query("ROLLBACK", logger: logger)
-                    return fenced
-                }
-                if durability == .visible {
-                    try await connection.query("SET LOCAL synchronous_commit = off", logger: logger)
-                }
-                for statement in statements {
-                    try await connection.query(statement, logger: logger)
-                }
-            } catch {
+            let statements = Self.statements(for: batch.operations, tables: tables)
+            guard !statements.isEmpty else { return }
+            try pool.with("a write") { connection in
+                try await connection.query("BEGIN", logger: logger)
                 do {
-                    try await connection.query("ROLLBACK", logger: logger)
+                    if let check {
+                        var binds = PostgresBindings()
+                        binds.append(check.epoch)
+                        _ = try await connection.query(PostgresQuery(unsafeSQL: "SELECT \(check.function)($1)", binds: binds), logger: logger)
+                            .collect()
+                    }
+                    if durability == .visible {
+                        try await connection.query("SET LOCAL synchronous_commit = off", logger: logger)
+                    }
+                    for statement in statements {
+                        try await connection.query(statement, logger: logger)
+                    }
                 } catch {
-                    // A session in an unknown state must not serve another call.
-                    try? await connection.close()
+                    do {
+                        try await connection.query("ROLLBACK", logger: logger)
+                    } catch {
+                        // A session in an unknown state must not serve another call.
+                        try? await connection.close()
+                    }
+                    throw error
                 }
-                throw error
+                // Not inside the do: a COMMIT that fails leaves nothing to roll back.
+                try await connection.query("COMMIT", logger: logger)
             }
-            // Not inside the do: a COMMIT that fails leaves nothing to roll back.
-            try await connection.query("COMMIT", logger: logger)
-            return nil
+        } catch let refused as PostgresEngineError where refused.sqlState == WriterClaim.fencedState {
+            throw StoreUnavailableError(writer?.noteFenced(refused.description) ?? refused.description)
         }
-        if let refusal { throw StoreUnavailableError(refusal) }
     }
 
     /// For `dossierd config check`: where the engine writes and what the server promises.

@@ -13,16 +13,16 @@ import Synchronization
 ///   again on a new session, on whichever host is the primary now.
 /// - **The writer epoch**, `dossier_writer.epoch`, raised by each dossierd that takes the lock.
 ///   Every write transaction first reads it `FOR SHARE` and goes on only if it is still this
-///   claim's: a dossierd that took over while this one had lost its lock fences it at once (its
-///   raise waits for the transactions reading the old epoch, and every later one sees the new
-///   epoch). A fenced engine refuses every write UNAVAILABLE until it is restarted, which the
+///   claim's (`dossier_writer_check`, called inside the write's own statement): a dossierd that
+///   took over while this one had lost its lock fences it at once (its raise waits for the
+///   writes that read the old epoch, and every later one sees the new epoch). A fenced engine refuses every write UNAVAILABLE until it is restarted, which the
 ///   running writer's lock then refuses.
 final class WriterClaim: Sendable {
     let epoch: Int64
     private let schema: String
     private let lockKey: Int64
     private let session: Mutex<PostgresConnection?>
-    private let fencedBy = Mutex<Int64?>(nil)
+    private let fenced = Mutex<String?>(nil)
     /// Signalled by `close()` to end the heartbeat thread.
     private let stopping = DispatchSemaphore(value: 0)
     private let logger: Logger
@@ -70,29 +70,26 @@ final class WriterClaim: Sendable {
         thread.start()
     }
 
-    /// Why writes are refused, once another dossierd took the schema over.
-    var fencedReason: String? {
-        fencedBy.withLock { newer in
-            newer.map {
-                "another dossierd took over the writes of the PostgreSQL schema \(schema) (writer epoch \($0), this server's \(epoch)): this server no longer writes; stop it"
-            }
-        }
-    }
+    /// The SQLSTATE of `dossier_writer_check` when the epoch is not this claim's.
+    static let fencedState = "DW001"
 
-    /// Inside a write transaction, before its statements: nil when this claim still holds the
-    /// epoch (kept shared until the commit), else why not.
-    func verify(on connection: PostgresConnection) async throws -> String? {
-        let rows = try await connection.query(
-            PostgresQuery(unsafeSQL: "SELECT epoch FROM \(Self.table(schema)) WHERE id = 1 FOR SHARE"), logger: logger
-        ).collect()
-        let current = try rows.first?.decode(Int64.self) ?? 0
-        guard current != epoch else { return nil }
-        let first = fencedBy.withLock { newer in
-            defer { newer = current }
-            return newer == nil
+    /// The function every write calls with `epoch` (migration 2): it reads the epoch
+    /// `FOR SHARE`, and fails with `fencedState` when it is not this claim's.
+    var checkFunction: String { "\"\(schema)\".dossier_writer_check" }
+
+    /// Why writes are refused, once another dossierd took the schema over.
+    var fencedReason: String? { fenced.withLock { $0 } }
+
+    /// A write met another writer's epoch: from now on every write is refused without trying.
+    /// Logged once, at error level. Returns the reason.
+    func noteFenced(_ detail: String) -> String {
+        let reason = "another dossierd took over the writes of the PostgreSQL schema \(schema) (\(detail)): this server no longer writes; stop it"
+        let first = fenced.withLock { fenced in
+            defer { if fenced == nil { fenced = reason } }
+            return fenced == nil
         }
-        if first { logger.error("\(fencedReason ?? "")") }
-        return fencedReason
+        if first { logger.error("\(reason)") }
+        return fencedReason ?? reason
     }
 
     func close() {
@@ -108,7 +105,7 @@ final class WriterClaim: Sendable {
     /// one. While it cannot be (PostgreSQL unreachable, or the old session not yet ended on the
     /// server), writes go on under the epoch check.
     private func beat(connector: PrimaryConnector, warned: inout Bool) {
-        guard fencedBy.withLock({ $0 == nil }), let current = session.withLock({ $0 }) else { return }
+        guard fencedReason == nil, let current = session.withLock({ $0 }) else { return }
         let logger = self.logger
         let lockKey = self.lockKey
         // A session the server ended may never answer (nor fail) a query: bounded by a timer
