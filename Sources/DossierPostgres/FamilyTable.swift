@@ -98,10 +98,10 @@ struct FamilyTable: Sendable {
     /// no BEGIN and COMMIT round trips (a deposit: one round trip instead of about nine). Only
     /// for batches that touch each key once and delete no range: the CTEs see one snapshot, so
     /// a later operation on a key could not see an earlier one. `check` (the writer epoch's
-    /// function, `$1` its argument) is called by the statement itself, so that a fenced
+    /// function, `$1` and `$2` its arguments) is called by the statement itself, so that a fenced
     /// writer's statement fails as a whole. Nil when the batch needs the step-by-step form.
     static func oneStatement(
-        for operations: [StoreOperation], tables: [StoreFamily: FamilyTable], check: (function: String, epoch: Int64)?
+        for operations: [StoreOperation], tables: [StoreFamily: FamilyTable], check: WriterClaim.Check?
     ) -> PostgresQuery? {
         var puts: [StoreFamily: [StoreEntry]] = [:]
         var deletes: [StoreFamily: [[UInt8]]] = [:]
@@ -119,11 +119,12 @@ struct FamilyTable: Sendable {
             }
         }
         guard !puts.isEmpty || !deletes.isEmpty else { return nil }
-        var binds = PostgresBindings(capacity: 1 + 3 * puts.count + 2 * deletes.count)
+        var binds = PostgresBindings(capacity: 2 + 3 * puts.count + 2 * deletes.count)
         var parts: [String] = []
         if let check {
             binds.append(check.epoch)
-            parts.append("w AS (SELECT \(check.function)($1) AS ok)")
+            binds.append(check.lockKey)
+            parts.append("w AS (SELECT \(check.function)($1, $2) AS ok)")
         }
         for (index, (family, entries)) in puts.sorted(by: { $0.key.rawValue < $1.key.rawValue }).enumerated() {
             binds.append(entries.map { ByteBuffer(bytes: Shard.of($0.key)) })

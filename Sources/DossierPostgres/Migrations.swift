@@ -17,8 +17,11 @@ enum Migrations {
 
     /// The writer epoch (WriterClaim): one row, raised by each dossierd that takes the schema's
     /// writer lock, and the check every write makes of it (in the write's own statement or
-    /// transaction): the row read `FOR SHARE` (a newer writer's raise waits for the writes that
-    /// read the old epoch), SQLSTATE DW001 when it is not the caller's.
+    /// transaction): under a shared transaction advisory lock on `lock_key` (a newer writer
+    /// raises the epoch holding that lock exclusively, so it waits for the writes that read the
+    /// old epoch, and later ones see the new), SQLSTATE DW001 when the epoch is not the caller's.
+    /// An advisory lock, not `FOR SHARE` on the row: every write locking one row would write
+    /// that row's lock into the table (and the WAL) each time.
     private static func version2(schema: String) -> [String] {
         [
             """
@@ -28,12 +31,13 @@ enum Migrations {
                 taken_at timestamptz NOT NULL DEFAULT now())
             """,
             """
-            CREATE FUNCTION "\(schema)".dossier_writer_check(expected bigint) RETURNS boolean
+            CREATE FUNCTION "\(schema)".dossier_writer_check(expected bigint, lock_key bigint) RETURNS boolean
             LANGUAGE plpgsql AS $check$
             DECLARE
                 current_epoch bigint;
             BEGIN
-                SELECT epoch INTO current_epoch FROM "\(schema)".dossier_writer WHERE id = 1 FOR SHARE;
+                PERFORM pg_advisory_xact_lock_shared(lock_key);
+                SELECT epoch INTO current_epoch FROM "\(schema)".dossier_writer WHERE id = 1;
                 IF current_epoch IS DISTINCT FROM expected THEN
                     RAISE EXCEPTION 'another dossierd took over the writes of this schema (writer epoch %, this server''s %)',
                         current_epoch, expected USING ERRCODE = 'DW001';

@@ -144,7 +144,7 @@ public final class PostgresEngine: StoreEngine {
         let logger = self.logger
         let writer = self.writer
         if let fenced = writer?.fencedReason { throw StoreUnavailableError(fenced) }
-        let check = writer.map { (function: $0.checkFunction, epoch: $0.epoch) }
+        let check = writer?.check
         do {
             // Most batches: one statement, atomic on its own (no BEGIN/COMMIT round trips).
             if durability == .durable, let statement = FamilyTable.oneStatement(for: batch.operations, tables: tables, check: check) {
@@ -163,7 +163,8 @@ public final class PostgresEngine: StoreEngine {
                     if let check {
                         var binds = PostgresBindings()
                         binds.append(check.epoch)
-                        _ = try await connection.query(PostgresQuery(unsafeSQL: "SELECT \(check.function)($1)", binds: binds), logger: logger)
+                        binds.append(check.lockKey)
+                        _ = try await connection.query(PostgresQuery(unsafeSQL: "SELECT \(check.function)($1, $2)", binds: binds), logger: logger)
                             .collect()
                     }
                     if durability == .visible {

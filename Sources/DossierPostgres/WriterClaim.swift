@@ -12,10 +12,11 @@ import Synchronization
 ///   a standby that holds no lock), so the claim checks it every `heartbeat` and takes the lock
 ///   again on a new session, on whichever host is the primary now.
 /// - **The writer epoch**, `dossier_writer.epoch`, raised by each dossierd that takes the lock.
-///   Every write transaction first reads it `FOR SHARE` and goes on only if it is still this
-///   claim's (`dossier_writer_check`, called inside the write's own statement): a dossierd that
-///   took over while this one had lost its lock fences it at once (its raise waits for the
-///   writes that read the old epoch, and every later one sees the new epoch). A fenced engine refuses every write UNAVAILABLE until it is restarted, which the
+///   Every write first reads it, under a shared advisory lock, and goes on only if it is still
+///   this claim's (`dossier_writer_check`, called inside the write's own statement): a dossierd
+///   that took over while this one had lost its lock fences it at once (it raises the epoch
+///   holding that lock exclusively, so the writes that read the old epoch finish first, and every
+///   later one sees the new epoch). A fenced engine refuses every write UNAVAILABLE until it is restarted, which the
 ///   running writer's lock then refuses.
 final class WriterClaim: Sendable {
     let epoch: Int64
@@ -44,11 +45,17 @@ final class WriterClaim: Sendable {
                     throw PostgresEngineError(
                         "another dossierd is serving the PostgreSQL schema \(schema) (it holds the schema's writer lock): one server per schema")
                 }
+                // Raised under the epoch lock held exclusively: the previous writer's writes in
+                // flight finish first, and every later one of it reads the new epoch.
+                var binds = PostgresBindings()
+                binds.append(Self.epochLockKey(schema))
+                _ = try await session.query(PostgresQuery(unsafeSQL: "SELECT pg_advisory_lock($1)", binds: binds), logger: logger).collect()
                 let rows = try await session.query(PostgresQuery(unsafeSQL: """
                     INSERT INTO \(table) (id, epoch) VALUES (1, 1)
                     ON CONFLICT (id) DO UPDATE SET epoch = \(table).epoch + 1, taken_at = now()
                     RETURNING epoch
                     """), logger: logger).collect()
+                _ = try await session.query(PostgresQuery(unsafeSQL: "SELECT pg_advisory_unlock($1)", binds: binds), logger: logger).collect()
                 guard let epoch = try rows.first?.decode(Int64.self) else { throw PostgresEngineError("PostgreSQL returned no writer epoch") }
                 return (session, epoch)
             } catch {
@@ -73,9 +80,19 @@ final class WriterClaim: Sendable {
     /// The SQLSTATE of `dossier_writer_check` when the epoch is not this claim's.
     static let fencedState = "DW001"
 
-    /// The function every write calls with `epoch` (migration 2): it reads the epoch
-    /// `FOR SHARE`, and fails with `fencedState` when it is not this claim's.
-    var checkFunction: String { "\"\(schema)\".dossier_writer_check" }
+    /// What every write calls (migration 2): `function(epoch, lockKey)` reads the epoch under a
+    /// shared advisory lock on `lockKey`, and fails with `fencedState` when it is not this claim's.
+    struct Check: Sendable {
+        let function: String
+        let epoch: Int64
+        let lockKey: Int64
+    }
+
+    var check: Check { Check(function: "\"\(schema)\".dossier_writer_check", epoch: epoch, lockKey: Self.epochLockKey(schema)) }
+
+    /// The advisory lock writes hold shared while they check the epoch, and a new writer holds
+    /// exclusively while it raises it (not the writer lock: the writer's own session holds that).
+    static func epochLockKey(_ schema: String) -> Int64 { Migrations.lockKey(schema: "writer-epoch:" + schema) }
 
     /// Why writes are refused, once another dossierd took the schema over.
     var fencedReason: String? { fenced.withLock { $0 } }
