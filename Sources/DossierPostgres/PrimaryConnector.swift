@@ -65,6 +65,9 @@ final class PrimaryConnector: Sendable {
         let milliseconds = statementTimeout.seconds * 1_000 + statementTimeout.attoseconds / 1_000_000_000_000_000
         configuration.options.additionalStartupParameters = [
             ("application_name", "dossierd"), ("statement_timeout", "\(milliseconds)"),
+            // The writer check reads the epoch after taking its lock: only READ COMMITTED takes a
+            // snapshot after it, whatever the database's default (WriterClaim).
+            ("default_transaction_isolation", "read committed"),
         ]
         return configuration
     }

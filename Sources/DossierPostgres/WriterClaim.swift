@@ -105,7 +105,15 @@ final class WriterClaim: Sendable {
             defer { if fenced == nil { fenced = reason } }
             return fenced == nil
         }
-        if first { logger.error("\(reason)") }
+        if first {
+            logger.error("\(reason)")
+            // Nor may it keep the writer lock: the server that writes, restarted, must get it.
+            let held = session.withLock { session in
+                defer { session = nil }
+                return session
+            }
+            if let held { try? Blocking.run { try await held.close() } }
+        }
         return fencedReason ?? reason
     }
 
@@ -134,15 +142,29 @@ final class WriterClaim: Sendable {
             return true
         }) == true
         if alive { return }
-        let retaken = try? Blocking.run { () async throws -> PostgresConnection? in
+        let epoch = self.epoch
+        let table = Self.table(schema)
+        let outcome = Result { try Blocking.run { () async throws -> PostgresConnection? in
             try? await current.close()
             let fresh = try await connector.connect()
             guard try await Self.tryLock(lockKey, on: fresh, logger: logger) else {
                 try? await fresh.close()
                 return nil
             }
+            // Taken again, but another server may have raised the epoch meanwhile: then this one
+            // is fenced and must not keep the lock from the server that writes.
+            let rows = try await fresh.query(PostgresQuery(unsafeSQL: "SELECT epoch FROM \(table) WHERE id = 1"), logger: logger).collect()
+            guard try rows.first?.decode(Int64.self) == epoch else {
+                try? await fresh.close()
+                throw WriterFenced()
+            }
             return fresh
+        } }
+        if case .failure(let error) = outcome, error is WriterFenced {
+            _ = noteFenced("a newer writer's epoch")
+            return
         }
+        let retaken = try? outcome.get()
         guard let fresh = retaken else {
             if !warned {
                 logger.warning("lost the PostgreSQL writer lock of schema \(schema) and cannot take it again yet; writes go on while the writer epoch is this server's")
@@ -169,3 +191,6 @@ final class WriterClaim: Sendable {
 
     static func table(_ schema: String) -> String { "\"\(schema)\".dossier_writer" }
 }
+
+/// The writer lock was taken again, but the epoch is another server's.
+private struct WriterFenced: Error {}

@@ -161,18 +161,21 @@ enum Keys {
     static let statisticsBase: [UInt8] = [UInt8(ascii: "S")]
 
     /// `meta`: "t" ‖ minute since 1970 (u64 BE) ‖ 8 random bytes → a statistics delta, sealed
-    /// (its exact time and the counters it changes): unique without naming the record, so
-    /// writers never contend, and ordered by time, so a fold reads only the due ones.
-    static func statisticsDelta(at time: Date) -> [UInt8] {
+    /// (its exact time and the counters it changes, padded): unique without naming the record,
+    /// so writers never contend, and ordered by time, so a fold reads only the due ones. A delta
+    /// effective later than its write (an expiry, an objection end) is keyed by the first minute
+    /// of its day: the key does not give the minute a grant or an access ends.
+    static func statisticsDelta(at time: Date, writtenAt now: Date) -> [UInt8] {
         var generator = SystemRandomNumberGenerator()
-        return statisticsDeltaPrefix + encode(minute(time)) + withUnsafeBytes(of: generator.next() as UInt64) { Array($0) }
+        let minute = time > now ? minute(time) / 1_440 * 1_440 : minute(time)
+        return statisticsDeltaPrefix + encode(minute) + withUnsafeBytes(of: generator.next() as UInt64) { Array($0) }
     }
 
     static let statisticsDeltaPrefix: [UInt8] = [UInt8(ascii: "t")]
 
-    /// The first delta key of `time`'s minute.
-    static func statisticsDeltaStart(at time: Date) -> [UInt8] {
-        statisticsDeltaPrefix + encode(minute(time))
+    /// The first delta key of `time`'s UTC day.
+    static func statisticsDeltaStart(atDayOf time: Date) -> [UInt8] {
+        statisticsDeltaPrefix + encode(minute(time) / 1_440 * 1_440)
     }
 
     /// Just past the deltas of `time`'s minute.

@@ -14,7 +14,8 @@ extension DossierStore: StatisticsRepository {
 
 /// The statistics rows' key and the fold's state, kept by the store.
 final class StatisticsLedger: Sendable {
-    /// Seals the base and the deltas: derived from the key store's index key (never on disk).
+    /// Derives the keys that seal the base and the deltas: derived from the key store's index
+    /// key (never on disk).
     let key: SymmetricKey
     /// One fold at a time (it deletes the rows it adds to the base).
     let fold = Mutex(())
@@ -27,6 +28,8 @@ final class StatisticsLedger: Sendable {
     static let lateCommitMargin: TimeInterval = 600
     /// Folds since the last one that read every delta.
     private let foldsSinceFullScan = Mutex(0)
+    /// The sealing keys derived lately (`sealingKey(for:)`).
+    private let dayKeys = Mutex<[String: SymmetricKey]>([:])
 
     /// Counts a fold; true when this one should read from the first delta (every 64th).
     func noteFold() -> Bool {
@@ -50,30 +53,35 @@ final class StatisticsLedger: Sendable {
         }
     }
 
-    /// Plaintext of a row: format (1) ‖ time in ms (i64 BE) ‖ per counter: name length (u8) ‖
-    /// name ‖ amount (i64 BE).
+    /// Plaintext of a row: format (2) ‖ time in ms (i64 BE) ‖ per counter: name length (u8) ‖
+    /// name ‖ amount (i64 BE) ‖ zeros up to a multiple of `paddedTo` bytes, so that the sealed
+    /// length does not tell which counters (a class, an emergency access) a write changed.
     func seal(_ tally: StatisticsTally, at time: Date, key rowKey: [UInt8]) throws -> [UInt8] {
-        var plain: [UInt8] = [1]
-        plain += Self.encode(Int64(clamping: Int64(exactly: (time.timeIntervalSince1970 * 1000).rounded(.down)) ?? 0))
+        var plain: [UInt8] = [2]
+        plain += Self.encode(Int64(exactly: (time.timeIntervalSince1970 * 1000).rounded(.down)) ?? 0)
         for (counter, amount) in tally.amounts {
             let name = Array(counter.name.utf8)
             plain.append(UInt8(name.count))
             plain += name
             plain += Self.encode(amount)
         }
-        return try Sealing.seal(plain, key: key, boundTo: rowKey)
+        plain += [UInt8](repeating: 0, count: Self.paddedTo - plain.count % Self.paddedTo)  // at least one: the end
+        return try Sealing.seal(plain, key: sealingKey(for: rowKey), boundTo: rowKey)
     }
 
+    static let paddedTo = 128
+
     func open(_ sealed: [UInt8], key rowKey: [UInt8]) throws -> (time: Date, tally: StatisticsTally) {
-        let plain = try Sealing.open(sealed, key: key, boundTo: rowKey)
+        let plain = try Sealing.open(sealed, key: sealingKey(for: rowKey), boundTo: rowKey)
         let corrupt = CorruptValueError(family: Keys.Family.meta + " (statistics)")
-        guard plain.count >= 9, plain[0] == 1 else { throw corrupt }
+        guard plain.count >= 9, plain[0] == 2 else { throw corrupt }
         let time = Date(timeIntervalSince1970: Double(Self.decode(plain[1..<9])) / 1000)
         var tally = StatisticsTally()
         var index = 9
         while index < plain.count {
             let length = Int(plain[index])
             index += 1
+            if length == 0 { break }  // the padding
             guard index + length + 8 <= plain.count,
                 let counter = StatisticsCounter(name: String(decoding: plain[index..<index + length], as: UTF8.self))
             else { throw corrupt }
@@ -82,6 +90,25 @@ final class StatisticsLedger: Sendable {
             index += 8
         }
         return (time, tally)
+    }
+
+    /// One AES-GCM key per day of deltas (by the day in the row's key), and one for the base:
+    /// random nonces stay far below the 2^32 messages one key may seal.
+    private func sealingKey(for rowKey: [UInt8]) -> SymmetricKey {
+        let label: String
+        if rowKey == Keys.statisticsBase {
+            label = "base"
+        } else {
+            let minute = rowKey.count >= 9 ? rowKey[1..<9].reduce(UInt64(0)) { ($0 << 8) | UInt64($1) } : 0
+            label = "day:\(minute / 1_440)"
+        }
+        return dayKeys.withLock { keys in
+            if let known = keys[label] { return known }
+            if keys.count > 64 { keys.removeAll() }
+            let derived = SymmetricKey(data: Array(HMAC<SHA256>.authenticationCode(for: Array(label.utf8), using: key)))
+            keys[label] = derived
+            return derived
+        }
     }
 
     private static func encode(_ value: Int64) -> [UInt8] { withUnsafeBytes(of: value.bigEndian) { Array($0) } }
@@ -96,8 +123,9 @@ extension DossierStore {
     func stageStatistics(_ changes: [(time: Date, tally: StatisticsTally)], in batch: StoreBatch) throws {
         let changes = changes.filter { !$0.tally.isEmpty }
         guard !changes.isEmpty else { return }
+        let now = changes[0].time
         for change in changes {
-            let key = Keys.statisticsDelta(at: change.time)
+            let key = Keys.statisticsDelta(at: change.time, writtenAt: now)
             batch.put(key, try statistics.seal(change.tally, at: change.time, key: key), in: .meta)
         }
         if statistics.noteStaged(changes.count) {
@@ -174,7 +202,7 @@ extension DossierStore {
             let opened = try statistics.open(sealedBase, key: Keys.statisticsBase)
             var base = opened.tally
             let lower = fromStart || statistics.noteFold()
-                ? Keys.statisticsDeltaPrefix : Keys.statisticsDeltaStart(at: opened.time - StatisticsLedger.lateCommitMargin)
+                ? Keys.statisticsDeltaPrefix : Keys.statisticsDeltaStart(atDayOf: opened.time - StatisticsLedger.lateCommitMargin)
             let upper = Keys.statisticsDeltaBound(after: now)
             let batch = StoreBatch()
             if lower.lexicographicallyPrecedes(upper) {
@@ -207,7 +235,9 @@ extension DossierStore {
         var events = StatisticsTally()
         if try engine.get(Keys.statisticsBase, in: .meta) != nil {
             let folded = try foldStatistics(at: now, fromStart: true)
-            guard UInt64(clamping: folded[.keyStorePurges]) != purges else { return }
+            // An earlier version wrote here meanwhile (a downgrade): its clear event keys say so.
+            let legacy = try !engine.entries(withPrefix: Keys.legacyStatisticsEventPrefix, in: .meta, limit: 1).isEmpty
+            guard UInt64(clamping: folded[.keyStorePurges]) != purges || legacy else { return }
             for (counter, amount) in folded.amounts {
                 if case .event = counter { events[counter] = amount }
             }
@@ -223,7 +253,7 @@ extension DossierStore {
             if change.time == now {
                 base += change.tally
             } else {
-                let key = Keys.statisticsDelta(at: change.time)
+                let key = Keys.statisticsDelta(at: change.time, writtenAt: now)
                 batch.put(key, try statistics.seal(change.tally, at: change.time, key: key), in: .meta)
             }
         }

@@ -44,6 +44,13 @@ struct PostgresWriterClaimTests {
             try newer.put(handle(4), [4], in: .records)
             #expect(try first.get(handle(4), in: .records) == [4])
             #expect(try first.get(handle(2), in: .records) == nil)
+            // The fenced server never takes the lock again: the server that writes, restarted
+            // after a few heartbeats, gets it.
+            newer.close()
+            Thread.sleep(forTimeInterval: 2 * WriterClaim.heartbeat + 0.5)
+            let restarted = try PostgresEngine(settings: settings, exclusive: true)
+            defer { restarted.close() }
+            try restarted.put(handle(6), [6], in: .records)
         }
     }
 

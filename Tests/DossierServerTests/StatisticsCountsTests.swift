@@ -115,6 +115,25 @@ import Testing
         #expect(try store.engine.get(Keys.statisticsBase, in: .meta) != nil)
     }
 
+    /// What the data directory shows of a delta: its length does not tell which counters a
+    /// write changed, and a later change is keyed by its day, not the minute an access ends.
+    @Test func deltasSayLittleOnDisk() throws {
+        let ledger = StatisticsLedger(key: Array(repeating: 7, count: 32))
+        let month = StatisticsMonth(key: "202612")!
+        let now = Date(timeIntervalSince1970: 1_796_688_000 + 3_600 * 13 + 17 * 60)
+        let key = Keys.statisticsDelta(at: now, writtenAt: now)
+        let short = try ledger.seal(StatisticsTally([.currentOfClass(.report): 1]), at: now, key: key)
+        let long = try ledger.seal(
+            StatisticsTally([.currentOfClass(.administeredTreatment): 1, .event(month, .emergencyAccess): 1, .activeEmergencyAccesses: 1]),
+            at: now, key: key)
+        #expect(short.count == long.count)
+        #expect(try ledger.open(long, key: key).tally[.activeEmergencyAccesses] == 1)
+        let expiry = now + 12 * 3_600 + 7 * 60
+        let later = Keys.statisticsDelta(at: expiry, writtenAt: now)
+        #expect(Array(later[1..<9]) == Keys.statisticsDeltaStart(atDayOf: expiry).suffix(8).map { $0 })
+        #expect(Array(key[1..<9]) != Keys.statisticsDeltaStart(atDayOf: now).suffix(8).map { $0 })
+    }
+
     @discardableResult
     private func grant(
         _ patient: DossierClient, _ patientID: String, to id: String, kind: Dossier_V1_PrincipalKind = .professional,
