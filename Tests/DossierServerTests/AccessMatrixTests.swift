@@ -73,6 +73,23 @@ import Testing
         await server.stop()
     }
 
+    /// The CLI's spelling of the values (kebab case) reads as the file's (snake case).
+    @Test func kebabCaseNamesAreTheSnakeCaseOnes() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("matrix-\(UUID().uuidString).json").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        func load(_ classes: String, _ categories: String) throws -> AccessMatrix {
+            try Data("""
+                {"rows": [{"kind": "professional", "profession": "gp", "document_classes": [\(classes)],
+                           "sensitive_categories": [\(categories)]}]}
+                """.utf8).write(to: URL(fileURLWithPath: path))
+            return try AccessMatrixFile.load(path: path).matrix
+        }
+        let kebab = try load("\"care-plan\", \"lab-result\"", "\"sexual-health\"")
+        let snake = try load("\"care_plan\", \"lab_result\"", "\"sexual_health\"")
+        #expect(AccessMatrixFile.encode(kebab) == AccessMatrixFile.encode(snake))
+        #expect(kebab.rows.first?.documentClasses == [.carePlan, .labResult])
+    }
+
     @Test func badFilesSayWhatIsWrong() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("matrix-\(UUID().uuidString).json").path
         defer { try? FileManager.default.removeItem(atPath: path) }

@@ -67,8 +67,11 @@ public struct AccessMatrixFile: Sendable {
         } catch {
             throw ServerStartupError("the access matrix \(source) is not valid JSON of the documented shape: \(error)")
         }
+        // The file's names are snake case (`care_plan`); the CLI's flags and tables spell the
+        // same values in kebab case (`care-plan`): either is accepted.
         func lookup<T>(_ name: String, _ table: [(String, T)], _ what: String, _ row: Int) throws -> T {
-            guard let match = table.first(where: { $0.0 == name }) else {
+            let spelled = name.replacingOccurrences(of: "-", with: "_")
+            guard let match = table.first(where: { $0.0 == spelled }) else {
                 throw ServerStartupError("access matrix \(source), row \(row + 1): unknown \(what) \"\(name)\"")
             }
             return match.1
